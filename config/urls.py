@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from oauth_server.views import MetadataView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("oauth/", include("oauth_server.urls")),
+    path(".well-known/oauth-authorization-server", MetadataView.as_view(), name="oauth-metadata"),
+]

@@ -1,0 +1,127 @@
+"""Client registration, scopes and consents in Django admin.
+
+django-oauth-toolkit registers the client model with ClientAdmin (its APPLICATION_ADMIN_CLASS
+setting points here), and its own token and grant admins, which are searchable by client and user.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .constants import GrantType
+from .models import Client, Consent, Scope
+
+
+class ClientForm(forms.ModelForm):
+    allowed_grant_types = forms.MultipleChoiceField(
+        choices=GrantType.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="A request for any other grant gets unauthorized_client.",
+    )
+
+    class Meta:
+        model = Client
+        fields = "__all__"
+
+
+@admin.register(Scope)
+class ScopeAdmin(admin.ModelAdmin):
+    list_display = ("name", "description")
+    search_fields = ("name", "description")
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ("user", "client", "scope", "created", "updated")
+    list_filter = ("client",)
+    search_fields = ("user__username", "user__email", "client__name", "client__client_id")
+    raw_id_fields = ("user",)
+    date_hierarchy = "updated"
+
+
+def show_secret(request, client, secret, action):
+    response = render(request, "admin/oauth_server/client/secret.html", {
+        "client": client, "secret": secret, "action": action, "opts": Client._meta,
+        "change_url": reverse("admin:oauth_server_client_change", args=[client.pk]),
+        "title": f"Client secret for {client}",
+    })
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ClientAdmin(admin.ModelAdmin):
+    form = ClientForm
+    list_display = ("name", "client_id", "client_type", "grant_types", "enabled", "created")
+    list_filter = ("enabled", "client_type", "token_endpoint_auth_method")
+    search_fields = ("name", "client_id", "contact_email")
+    filter_horizontal = ("allowed_scopes", "default_scopes")
+    readonly_fields = ("client_id", "created", "updated")
+    raw_id_fields = ("user",)
+    change_form_template = "admin/oauth_server/client/change_form.html"
+    actions = ["disable_clients", "enable_clients", "revoke_tokens"]
+    fieldsets = (
+        (None, {"fields": ("name", "client_id", "description", "logo_url", "contact_email", "enabled")}),
+        ("OAuth", {"fields": (
+            "client_type", "token_endpoint_auth_method", "allowed_grant_types", "redirect_uris",
+            "allowed_scopes", "default_scopes", "skip_authorization",
+        )}),
+        ("Tokens", {"fields": ("access_token_lifetime", "refresh_token_lifetime", "may_introspect_any_token")}),
+        ("More", {"classes": ("collapse",), "fields": (
+            "user", "post_logout_redirect_uris", "allowed_origins", "algorithm", "created", "updated",
+        )}),
+    )
+
+    @admin.display(description="grant types")
+    def grant_types(self, client):
+        return ", ".join(client.allowed_grant_types)
+
+    def save_model(self, request, obj, form, change):
+        if not change and not obj.is_public:
+            request.new_client_secret = obj.set_new_secret()
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "new_client_secret", None)
+        if secret:
+            return show_secret(request, obj, secret, "created")
+        return super().response_add(request, obj, post_url_continue)
+
+    def get_urls(self):
+        extra = [
+            path("<int:pk>/regenerate-secret/", self.admin_site.admin_view(self.regenerate_secret),
+                 name="oauth_server_client_regenerate_secret"),
+        ]
+        return extra + super().get_urls()
+
+    def regenerate_secret(self, request, pk):
+        client = get_object_or_404(Client, pk=pk)
+        if not self.has_change_permission(request, client):
+            raise PermissionDenied
+        if client.is_public:
+            messages.error(request, "A public client has no secret.")
+            return render(request, "admin/oauth_server/client/confirm_regenerate.html",
+                          {"client": client, "opts": Client._meta, "public": True})
+        if request.method != "POST":
+            return render(request, "admin/oauth_server/client/confirm_regenerate.html",
+                          {"client": client, "opts": Client._meta, "title": "Regenerate secret"})
+        secret = client.set_new_secret()
+        client.save(update_fields=["client_secret", "updated"])
+        self.log_change(request, client, "Regenerated the client secret.")
+        return show_secret(request, client, secret, "regenerated")
+
+    @admin.action(description="Disable selected clients (their tokens stop working)")
+    def disable_clients(self, request, queryset):
+        count = queryset.update(enabled=False)
+        self.message_user(request, f"Disabled {count} client(s).")
+
+    @admin.action(description="Enable selected clients")
+    def enable_clients(self, request, queryset):
+        count = queryset.update(enabled=True)
+        self.message_user(request, f"Enabled {count} client(s).")
+
+    @admin.action(description="Revoke all tokens of selected clients")
+    def revoke_tokens(self, request, queryset):
+        total = sum(client.revoke_all_tokens() for client in queryset)
+        self.message_user(request, format_html("Revoked {} access token(s) and their refresh tokens.", total))

@@ -1,0 +1,233 @@
+"""oauthlib's questions, answered from our models.
+
+django-oauth-toolkit's OAuth2Validator does the storage; we override what differs: several grants
+per client, one registered client authentication method, our fast secret hash, one-time codes that
+revoke their tokens when replayed, PKCE downgrade protection, per-client introspection rights.
+"""
+
+import base64
+import binascii
+import calendar
+from datetime import timedelta
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from . import client_secrets
+from .constants import ClientAuthMethod, GrantType
+from .models import UsedAuthorizationCode, token_checksum
+
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+Grant = get_grant_model()
+
+
+def refresh_token_expires_at(refresh_token):
+    lifetime = refresh_token.application.refresh_token_lifetime or settings.REFRESH_TOKEN_EXPIRE_SECONDS
+    return refresh_token.created + timedelta(seconds=lifetime)
+
+
+class RequestValidator(OAuth2Validator):
+    # --- client authentication (RFC 6749 §2.3) ---------------------------------------------
+    def _auth_methods_used(self, request):
+        used = []
+        if request.headers.get("Authorization", "").startswith("Basic "):
+            used.append(ClientAuthMethod.CLIENT_SECRET_BASIC)
+        if getattr(request, "client_secret", None) is not None:
+            used.append(ClientAuthMethod.CLIENT_SECRET_POST)
+        return used
+
+    def _basic_credentials(self, request):
+        encoded = request.headers["Authorization"][len("Basic "):].strip()
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            return None, None
+        # RFC 6749 §2.3.1: both are form-urlencoded before being joined.
+        return unquote_plus(client_id), unquote_plus(secret)
+
+    def authenticate_client(self, request, *args, **kwargs):
+        methods = self._auth_methods_used(request)
+        if len(methods) > 1:
+            raise errors.InvalidRequestError(
+                description="Use exactly one client authentication method per request (RFC 6749 §2.3).",
+                request=request,
+            )
+        if not methods:
+            return False
+        method = methods[0]
+        if method == ClientAuthMethod.CLIENT_SECRET_BASIC:
+            client_id, secret = self._basic_credentials(request)
+            if request.client_id is not None and client_id is not None and request.client_id != client_id:
+                return False
+        else:
+            client_id, secret = request.client_id, request.client_secret
+        client = self._load_application(client_id, request) if client_id else None
+        if client is None:
+            client_secrets.check_client_secret(secret, None)  # same work as a wrong secret
+            return False
+        if client.token_endpoint_auth_method != method:
+            return False
+        if not client.check_secret(secret):
+            return False
+        request.client_id = client.client_id
+        return True
+
+    def _check_secret(self, provided_secret, stored_secret):
+        return client_secrets.check_client_secret(provided_secret, stored_secret)
+
+    # --- grants, response types, scopes -----------------------------------------------------
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        return client.allows_grant_type(grant_type)
+
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
+        if response_type == "code":
+            return client.allows_grant_type(GrantType.AUTHORIZATION_CODE)
+        if response_type == "token":
+            return client.allows_grant_type(GrantType.IMPLICIT)
+        return False
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        if not scopes:
+            raise errors.InvalidScopeError(
+                description="No scope requested and the client has no default scopes.", request=request
+            )
+        return super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+
+    # --- authorization codes: one-time, bound to client, redirect URI and PKCE -------------------
+    def is_pkce_required(self, client_id, request):
+        # RFC 9700 §2.1.1: PKCE is required of public clients and honoured for confidential ones.
+        return request.client is None or request.client.is_public
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
+        if grant is None:
+            self._revoke_tokens_of_replayed_code(code, client)
+            return False
+        # Claim the code: of concurrent exchanges, exactly one DELETE removes the row.
+        claimed, _ = Grant.objects.filter(pk=grant.pk).delete()
+        if not claimed:
+            return False
+        request.used_code = UsedAuthorizationCode.objects.create(code_checksum=token_checksum(code), client=client)
+        request.exchanged_grant = grant
+        if grant.is_expired():
+            return False
+        # RFC 9700 §4.8.2: a code_verifier for a code issued without a challenge is a downgrade.
+        if not grant.code_challenge and request.code_verifier is not None:
+            return False
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        return True
+
+    def _revoke_tokens_of_replayed_code(self, code, client):
+        # RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
+        used = UsedAuthorizationCode.objects.filter(code_checksum=token_checksum(code), client=client).first()
+        if used is not None:
+            used.revoke_issued_tokens()
+
+    def get_code_challenge(self, code, request):
+        return request.exchanged_grant.code_challenge or None
+
+    def get_code_challenge_method(self, code, request):
+        return request.exchanged_grant.code_challenge_method or None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
+        return request.exchanged_grant.redirect_uri_allowed(redirect_uri)
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        return request.exchanged_grant.scope.split()
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """Nothing left to do: validate_code consumed the code before any token was made."""
+
+    # --- tokens -----------------------------------------------------------------------------------
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        request.issued_access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        return request.issued_access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        request.issued_refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        return request.issued_refresh_token
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        super()._save_bearer_token(token, request, *args, **kwargs)
+        used_code = getattr(request, "used_code", None)
+        if used_code is not None:
+            access_token = getattr(request, "issued_access_token", None)
+            refresh_token = getattr(request, "issued_refresh_token", None)
+            used_code.access_token_id = access_token.pk if access_token else None
+            used_code.token_family = refresh_token.token_family if refresh_token else None
+            used_code.save(update_fields=["access_token_id", "token_family"])
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        return refresh_token_expires_at(request.refresh_token_instance) > timezone.now()
+
+    # --- introspection (RFC 7662) -----------------------------------------------------------------
+    def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
+        checksum = token_checksum(token)
+        lookups = [self._introspect_access_token, self._introspect_refresh_token]
+        if token_type_hint == "refresh_token":
+            lookups.reverse()
+        for lookup in lookups:
+            found = lookup(checksum)
+            if found is not None:
+                client, claims = found
+                if not self._may_introspect(request.client, client):
+                    return None
+                return claims
+        return None
+
+    def _may_introspect(self, caller, token_client):
+        # RFC 7662 §2.1: introspection needs an authenticated caller; public clients have no secret.
+        if caller.is_public:
+            return False
+        return caller.pk == token_client.pk or caller.may_introspect_any_token
+
+    def _introspect_access_token(self, checksum):
+        at = AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum).first()
+        if at is None or at.is_expired() or at.application is None or not at.application.enabled:
+            return None
+        return at.application, token_claims(at.application, at.user, at.scope, at.created, at.expires, "Bearer")
+
+    def _introspect_refresh_token(self, checksum):
+        rt = (
+            RefreshToken.objects.select_related("user", "application", "access_token")
+            .filter(token_checksum=checksum, revoked__isnull=True)
+            .first()
+        )
+        # A refresh token whose access token is gone was revoked with it (DOT's rule).
+        if rt is None or rt.access_token is None or not rt.application.enabled:
+            return None
+        expires = refresh_token_expires_at(rt)
+        if expires <= timezone.now():
+            return None
+        return rt.application, token_claims(rt.application, rt.user, rt.access_token.scope, rt.created, expires, "refresh_token")
+
+
+def token_claims(client, user, scope, issued, expires, token_type):
+    """The RFC 7662 §2.2 description of a token."""
+    claims = {
+        "scope": scope,
+        "client_id": client.client_id,
+        "token_type": token_type,
+        "exp": calendar.timegm(expires.utctimetuple()),
+        "iat": calendar.timegm(issued.utctimetuple()),
+        "iss": settings.OAUTH_ISSUER,
+    }
+    if user is not None:
+        claims["username"] = user.get_username()
+        claims["sub"] = user.subject
+    else:
+        claims["sub"] = client.client_id
+    return claims

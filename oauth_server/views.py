@@ -1,0 +1,153 @@
+"""Thin views around oauthlib: parse and reject malformed requests, call, shape the response."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from .constants import SUPPORTED_CLIENT_AUTH_METHODS, SUPPORTED_GRANT_TYPES, ClientAuthMethod
+from .models import Client, Consent, Scope, consent_grant
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def oauth_error(error, description, status=400):
+    """An RFC 6749 §5.2 error response."""
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def malformed_request_error(request):
+    """The §5.2 error for a POST that oauthlib should not even see, or None."""
+    if request.method != "POST":
+        return oauth_error("invalid_request", "Use POST.", status=405)
+    if request.content_type != FORM_CONTENT_TYPE:
+        return oauth_error("invalid_request", f"The request body must be {FORM_CONTENT_TYPE}.")
+    # RFC 6749 §3.1 and §3.2: parameters MUST NOT be included more than once.
+    for name, values in request.POST.lists():
+        if len(values) > 1:
+            return oauth_error("invalid_request", f"Duplicate {name} parameter.")
+    return None
+
+
+def shape_endpoint_response(headers, body, status):
+    response = HttpResponse(content=body or "", status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    if status == 401:
+        # RFC 6749 §5.2: failed client authentication names the scheme the client should use.
+        response["WWW-Authenticate"] = 'Basic realm="oauth"'
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ClientAuthenticatedEndpoint(OAuthLibMixin, View):
+    """Token, revocation and introspection: form POSTs authenticated by the client."""
+
+    http_method_names = ["post", "get", "put", "patch", "delete", "head", "options"]
+
+    def dispatch(self, request, *args, **kwargs):
+        error = malformed_request_error(request)
+        if error is not None:
+            return error
+        _uri, headers, body, status = self.respond(request)
+        return shape_endpoint_response(headers, body, status)
+
+
+class TokenView(ClientAuthenticatedEndpoint):
+    def respond(self, request):
+        return self.create_token_response(request)
+
+
+class RevokeView(ClientAuthenticatedEndpoint):
+    def respond(self, request):
+        return self.create_revocation_response(request)
+
+
+class IntrospectView(ClientAuthenticatedEndpoint):
+    def respond(self, request):
+        return self.get_oauthlib_core().create_introspect_response(request)
+
+
+class ConsentView(dot_views.AuthorizationView):
+    """The authorization endpoint: log in, then approve the client once per scope set."""
+
+    template_name = "oauth_server/consent.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        client = Client.objects.get(client_id=credentials["client_id"])
+        prompt = set(request.GET.get("prompt", "").split())
+        remembered = Consent.objects.covering(request.user, client, scopes)
+        if remembered and not prompt & {"consent", "login"}:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+            return self.redirect(uri, client)
+        if "none" in prompt:
+            params = {"error": "consent_required", "state": credentials.get("state") or ""}
+            separator = "&" if "?" in credentials["redirect_uri"] else "?"
+            return self.redirect(credentials["redirect_uri"] + separator + urlencode(params), client)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        descriptions = dict(Scope.objects.filter(name__in=kwargs.get("scopes", [])).values_list("name", "description"))
+        context["scope_rows"] = [(name, descriptions.get(name, name)) for name in kwargs.get("scopes", [])]
+        return context
+
+    def form_valid(self, form):
+        client = Client.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+        scopes = (form.cleaned_data.get("scope") or "").split()
+        if client is None or not set(scopes) <= client.allowed_scope_names():
+            return HttpResponseBadRequest("The authorization form was altered.")
+        if form.cleaned_data.get("allow"):
+            consent_grant(user=self.request.user, client=client, scopes=scopes)
+        return super().form_valid(form)
+
+
+def absolute(path):
+    return settings.OAUTH_ISSUER + path
+
+
+class MetadataView(View):
+    """RFC 8414 authorization server metadata, listing only what this server does."""
+
+    def get(self, request):
+        auth_methods = list(SUPPORTED_CLIENT_AUTH_METHODS)
+        data = {
+            "issuer": settings.OAUTH_ISSUER,
+            "authorization_endpoint": absolute(reverse("oauth:authorize")),
+            "token_endpoint": absolute(reverse("oauth:token")),
+            "revocation_endpoint": absolute(reverse("oauth:revoke")),
+            "introspection_endpoint": absolute(reverse("oauth:introspect")),
+            "response_types_supported": ["code", "token"],
+            "response_modes_supported": ["query", "fragment"],
+            "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
+            "scopes_supported": list(Scope.objects.values_list("name", flat=True)),
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": auth_methods,
+            "revocation_endpoint_auth_methods_supported": auth_methods,
+            "introspection_endpoint_auth_methods_supported": [
+                m for m in auth_methods if m != ClientAuthMethod.NONE
+            ],
+            "authorization_response_iss_parameter_supported": True,
+        }
+        response = JsonResponse(data)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Cache-Control"] = "public, max-age=300"
+        return response
