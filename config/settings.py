@@ -106,6 +106,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Transport security follows the scheme of OAUTH_ISSUER, not DEBUG -----------------------
 # TLS usually ends at a proxy: X-Forwarded-Proto is honoured only from TRUSTED_PROXIES.
@@ -185,3 +186,5 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# --- Resource server and gateway (resources/) ---------------------------------------------------

@@ -20,6 +20,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from . import client_secrets
 from .constants import ClientAuthMethod, GrantType
 from .models import UsedAuthorizationCode, token_checksum
+from .tokens import find_active_access_token
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -175,12 +176,11 @@ class RequestValidator(OAuth2Validator):
 
     # --- introspection (RFC 7662) -----------------------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
-        checksum = token_checksum(token)
         lookups = [self._introspect_access_token, self._introspect_refresh_token]
         if token_type_hint == "refresh_token":
             lookups.reverse()
         for lookup in lookups:
-            found = lookup(checksum)
+            found = lookup(token)
             if found is not None:
                 client, claims = found
                 if not self._may_introspect(request.client, client):
@@ -194,16 +194,16 @@ class RequestValidator(OAuth2Validator):
             return False
         return caller.pk == token_client.pk or caller.may_introspect_any_token
 
-    def _introspect_access_token(self, checksum):
-        at = AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum).first()
-        if at is None or at.is_expired() or at.application is None or not at.application.enabled:
+    def _introspect_access_token(self, token):
+        at = find_active_access_token(token)
+        if at is None:
             return None
         return at.application, token_claims(at.application, at.user, at.scope, at.created, at.expires, "Bearer")
 
-    def _introspect_refresh_token(self, checksum):
+    def _introspect_refresh_token(self, token):
         rt = (
             RefreshToken.objects.select_related("user", "application", "access_token")
-            .filter(token_checksum=checksum, revoked__isnull=True)
+            .filter(token_checksum=token_checksum(token), revoked__isnull=True)
             .first()
         )
         # A refresh token whose access token is gone was revoked with it (DOT's rule).

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -14,6 +15,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from .constants import SUPPORTED_CLIENT_AUTH_METHODS, SUPPORTED_GRANT_TYPES, ClientAuthMethod
 from .models import Client, Consent, Scope, consent_grant
+from .tokens import find_active_access_token
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -80,6 +82,41 @@ class IntrospectView(ClientAuthenticatedEndpoint):
         return self.get_oauthlib_core().create_introspect_response(request)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
+class TokenInfoView(View):
+    """What a client may learn about a token it holds, without client credentials (like Google's tokeninfo)."""
+
+    def get(self, request):
+        return self.describe(request.GET.get("access_token"))
+
+    def post(self, request):
+        return self.describe(request.POST.get("access_token"))
+
+    def describe(self, raw_token):
+        access_token = find_active_access_token(raw_token)
+        if access_token is None:
+            response = JsonResponse({"error": "invalid_token", "error_description": "The token is invalid, expired or revoked."}, status=400)
+        else:
+            response = JsonResponse(token_info(access_token))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def token_info(access_token):
+    client_id = access_token.application.client_id
+    info = {
+        "audience": client_id,
+        "client_id": client_id,
+        "scope": access_token.scope,
+        "expires_in": max(0, int((access_token.expires - timezone.now()).total_seconds())),
+        "token_type": "Bearer",
+    }
+    if access_token.user is not None:
+        info["user_id"] = access_token.user.subject
+        info["username"] = access_token.user.get_username()
+    return info
+
+
 class ConsentView(dot_views.AuthorizationView):
     """The authorization endpoint: log in, then approve the client once per scope set."""
 
@@ -135,6 +172,7 @@ class MetadataView(View):
             "token_endpoint": absolute(reverse("oauth:token")),
             "revocation_endpoint": absolute(reverse("oauth:revoke")),
             "introspection_endpoint": absolute(reverse("oauth:introspect")),
+            "tokeninfo_endpoint": absolute(reverse("oauth:tokeninfo")),
             "response_types_supported": ["code", "token"],
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
