@@ -106,7 +106,6 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Transport security follows the scheme of OAUTH_ISSUER, not DEBUG -----------------------
 # TLS usually ends at a proxy: X-Forwarded-Proto is honoured only from TRUSTED_PROXIES.

@@ -95,6 +95,13 @@ class RequestValidator(OAuth2Validator):
             return client.allows_grant_type(GrantType.IMPLICIT)
         return False
 
+    def validate_user(self, username, password, client, request, *args, **kwargs):
+        # oauthlib checks the password before the grant type: refuse first, or any client could
+        # use the token endpoint to guess users' passwords.
+        if not client.allows_grant_type(GrantType.PASSWORD):
+            raise errors.UnauthorizedClientError(request=request)
+        return super().validate_user(username, password, client, request, *args, **kwargs)
+
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         if not scopes:
             raise errors.InvalidScopeError(

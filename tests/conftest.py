@@ -76,6 +76,7 @@ def backup_service(make_client):
 def server(live_server, settings):
     """A live server, with OAUTH_ISSUER pointing at it."""
     settings.OAUTH_ISSUER = live_server.url
+    settings.OAUTH2_PROVIDER = dict(settings.OAUTH2_PROVIDER, OIDC_ISS_ENDPOINT=live_server.url)
     return SimpleNamespace(
         url=live_server.url,
         token=live_server.url + "/oauth/token",

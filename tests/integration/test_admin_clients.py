@@ -1,0 +1,93 @@
+"""Registering and managing clients in Django admin."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from oauth2_provider.models import AccessToken
+
+from oauth_server.constants import GrantType as G
+from oauth_server.models import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, db):
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-2026")
+    client.force_login(admin)
+    return client
+
+
+def add_form(scopes, **overrides):
+    data = {
+        "name": "Photo Printer", "description": "", "logo_url": "", "contact_email": "", "enabled": "on",
+        "client_type": "confidential", "token_endpoint_auth_method": "client_secret_basic",
+        "allowed_grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": "https://printer.example/callback",
+        "allowed_scopes": [scopes["photos"].pk], "default_scopes": [scopes["photos"].pk],
+        "access_token_lifetime": "", "refresh_token_lifetime": "", "user": "", "post_logout_redirect_uris": "",
+        "allowed_origins": "", "algorithm": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def shown_secret(response):
+    match = re.search(r'id="client-secret">([^<]+)<', response.content.decode())
+    return match and match.group(1)
+
+
+def test_new_client_secret_is_shown_once_and_stored_hashed(admin_client, scopes):
+    response = admin_client.post("/admin/oauth_server/client/add/", add_form(scopes))
+    assert response.status_code == 200, response.content[:500]
+    secret = shown_secret(response)
+    client = Client.objects.get(name="Photo Printer")
+    assert secret and client.check_secret(secret) and secret not in client.client_secret
+    assert "no-store" in response["Cache-Control"]
+    assert set(client.allowed_grant_types) == {G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}
+
+    change_page = admin_client.get(f"/admin/oauth_server/client/{client.pk}/change/").content.decode()
+    assert secret not in change_page
+
+
+def test_invalid_registration_is_refused_with_a_message(admin_client, scopes):
+    response = admin_client.post("/admin/oauth_server/client/add/", add_form(scopes, redirect_uris=""))
+    assert response.status_code == 200 and b"need at least one redirect URI" in response.content
+    assert not Client.objects.exists()
+
+
+def test_regenerating_the_secret_invalidates_the_old_one(admin_client, backup_service):
+    url = f"/admin/oauth_server/client/{backup_service.model.pk}/regenerate-secret/"
+    assert admin_client.get(url).status_code == 200  # asks for confirmation first
+    assert backup_service.model.check_secret(backup_service.secret)
+    new_secret = shown_secret(admin_client.post(url))
+    backup_service.model.refresh_from_db()
+    assert new_secret and backup_service.model.check_secret(new_secret)
+    assert not backup_service.model.check_secret(backup_service.secret)
+
+
+def test_revoke_all_tokens_action(admin_client, backup_service):
+    from django.utils import timezone
+    from datetime import timedelta
+
+    AccessToken.objects.create(application=backup_service.model, token="", token_checksum="a" * 64, scope="photos",
+                               expires=timezone.now() + timedelta(hours=1))
+    response = admin_client.post("/admin/oauth_server/client/", {
+        "action": "revoke_tokens", "_selected_action": [backup_service.model.pk]}, follow=True)
+    assert b"Revoked 1 access token" in response.content
+    assert not AccessToken.objects.filter(application=backup_service.model).exists()
+
+
+def test_disable_action(admin_client, backup_service):
+    admin_client.post("/admin/oauth_server/client/", {"action": "disable_clients",
+                                                      "_selected_action": [backup_service.model.pk]})
+    backup_service.model.refresh_from_db()
+    assert backup_service.model.enabled is False
+
+
+def test_token_grant_and_consent_lists_are_searchable(admin_client, backup_service):
+    for path in ("/admin/oauth2_provider/accesstoken/", "/admin/oauth2_provider/refreshtoken/",
+                 "/admin/oauth2_provider/grant/", "/admin/oauth_server/consent/"):
+        response = admin_client.get(path, {"q": "alice"})
+        assert response.status_code == 200, path
