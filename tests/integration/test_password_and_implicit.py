@@ -6,7 +6,7 @@ from oauthlib.oauth2 import LegacyApplicationClient, MobileApplicationClient
 from requests_oauthlib import OAuth2Session
 
 from oauth_server.constants import GrantType as G
-from tests.browser import Browser, callback_params
+from samples.user_agent import Browser, callback_params
 from tests.conftest import PASSWORDS, PRINTER_CALLBACK
 
 pytestmark = pytest.mark.django_db(transaction=True)

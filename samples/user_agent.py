@@ -1,4 +1,7 @@
-"""A user agent that logs in and answers the consent page by posting the real forms, as a browser would."""
+"""A user agent that logs in and answers the consent page by posting the real forms, as a browser would.
+
+Used by the samples in --non-interactive mode and by the tests.
+"""
 
 import re
 from html.parser import HTMLParser

@@ -1,0 +1,1 @@
+"""Sample client applications, one per OAuth flow. Run `python -m samples --list`."""
