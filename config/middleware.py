@@ -26,7 +26,7 @@ class TrustedProxyMiddleware:
 
 
 class HtmlSecurityHeadersMiddleware:
-    """HTML pages (login, consent) may not be framed and send no referrer: they carry codes."""
+    """HTML pages (login, consent) may not be framed, nor leak their URLs to other sites."""
 
     CSP = "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'"
 
@@ -37,5 +37,5 @@ class HtmlSecurityHeadersMiddleware:
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
             response.setdefault("Content-Security-Policy", self.CSP)
-            response.setdefault("Referrer-Policy", "no-referrer")
+            response.setdefault("Referrer-Policy", "same-origin")
         return response

@@ -26,7 +26,8 @@ def run(sample):
     sample.show_request("POST", sample.token_url, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
                                                    "scope": "photos"})
     try:
-        second = oauth.refresh_token(sample.token_url, auth=auth, scope="photos")
+        oauth.scope = ["photos"]
+        second = oauth.refresh_token(sample.token_url, auth=auth)
     except Exception as e:
         raise SampleFailed(f"the refresh failed: {e}")
     sample.show_token(second)
