@@ -15,14 +15,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# pysaml2 shells out to xmlsec1 to check XML signatures.
+# pysaml2 shells out to xmlsec1 to check XML signatures; the browser test drives Chromium.
+# Installed with apt-get when missing and we are root; otherwise we say how.
 system-packages:
-	@if ! command -v xmlsec1 >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v xmlsec1 >/dev/null 2>&1 || missing="$$missing xmlsec1"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing xmlsec1 with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "xmlsec1 is missing: install it (Debian/Ubuntu: sudo apt-get install xmlsec1; macOS: brew install libxmlsec1)"; \
+	    echo "missing:$$missing. Install with: sudo apt-get install$$missing (macOS: brew install libxmlsec1)"; \
+	    echo "(without chromium the browser test is skipped; without xmlsec1 SAML signatures cannot be checked)"; \
 	  fi; \
 	fi
 
