@@ -195,3 +195,13 @@ LOGGING = {
 }
 
 # --- Resource server and gateway (resources/) ---------------------------------------------------
+
+# --- SAML bridge (saml_bridge/) ------------------------------------------------------------------
+# Our SAML entity ID, which IdPs put in the Audience. Empty: OAUTH_ISSUER (read at use, so it follows it).
+SAML_ENTITY_ID = env.str("SAML_ENTITY_ID", default="")
+# Allowed clock difference with IdPs when checking NotBefore / NotOnOrAfter (RFC 7522 §3 rule 6).
+SAML_CLOCK_SKEW_SECONDS = env.int("SAML_CLOCK_SKEW_SECONDS", default=60)
+# Assertions larger than this are refused before any XML parsing.
+SAML_MAX_ASSERTION_BYTES = env.int("SAML_MAX_ASSERTION_BYTES", default=64 * 1024)
+# Path of xmlsec1, which pysaml2 runs to check signatures. Empty: found on PATH (checked at startup).
+XMLSEC_BINARY = env.str("XMLSEC_BINARY", default="")

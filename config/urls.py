@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("oauth/", include("oauth_server.urls")),
+    path("saml/", include("saml_bridge.urls")),
     path(".well-known/oauth-authorization-server", MetadataView.as_view(), name="oauth-metadata"),
 ]

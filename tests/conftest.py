@@ -8,6 +8,9 @@ import pytest
 from oauth_server.constants import GrantType as G
 from oauth_server.registration import client_register, scope_ensure
 
+# The SAML personas (acme_idp, rogue_idp) are fixtures of tests/saml_idp.py.
+pytest_plugins = ["tests.saml_idp"]
+
 # requests-oauthlib refuses http:// unless told this is a test against a loopback server.
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
