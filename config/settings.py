@@ -195,6 +195,31 @@ LOGGING = {
 }
 
 # --- Resource server and gateway (resources/) ---------------------------------------------------
+# Every DRF view is a protected API: bearer token from the Authorization header, scopes declared per view.
+REST_FRAMEWORK |= {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["resources.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["resources.permissions.HasRequiredScopes"],
+    "EXCEPTION_HANDLER": "resources.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Protected APIs",
+    "DESCRIPTION": "The resource server's APIs, the token information service and the gateway routes. "
+                   "Every call carries an OAuth 2.0 access token in the Authorization header.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "resources.schema.add_bearer_errors_and_other_endpoints",
+    ],
+}
+# The gateway refuses request bodies over this many bytes with 413 (default 10 MiB).
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# Seconds a new gateway route waits for its upstream unless it says otherwise.
+GATEWAY_DEFAULT_TIMEOUT = env.float("GATEWAY_DEFAULT_TIMEOUT", default=30.0)
+# httpx logs every upstream call with its URL at INFO: the gateway's own warnings are enough.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
 
 # --- SAML bridge (saml_bridge/) ------------------------------------------------------------------
 # Our SAML entity ID, which IdPs put in the Audience. Empty: OAUTH_ISSUER (read at use, so it follows it).

@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("oauth/", include("oauth_server.urls")),
+    path("api/", include("resources.urls")),
+    path("gateway/", include("resources.gateway.urls")),
     path("saml/", include("saml_bridge.urls")),
     path(".well-known/oauth-authorization-server", MetadataView.as_view(), name="oauth-metadata"),
 ]

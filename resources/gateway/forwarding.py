@@ -1,0 +1,176 @@
+"""Forwarding a checked request to an upstream API and streaming its answer back (RFC 9110 §7.6 intermediaries).
+
+One pooled httpx client per process; request and response bodies are streamed, never held in memory whole.
+"""
+
+import logging
+from http.cookies import CookieError
+
+import httpx
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+log = logging.getLogger(__name__)
+
+# Connections to upstreams are kept alive and reused across requests (httpx is thread-safe).
+# trust_env=False: HTTP(S)_PROXY and .netrc from the environment must not redirect or annotate our calls.
+upstream_client = httpx.Client(
+    trust_env=False,
+    follow_redirects=False,
+    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
+)
+
+# RFC 9110 §7.6.1: connection-specific fields are not forwarded, nor those the Connection field names.
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+              "te", "trailer", "transfer-encoding", "upgrade"}
+# Set by the gateway from the access token; whatever a caller sends under these names is dropped.
+IDENTITY_HEADERS = {"x-authenticated-user", "x-client-id", "x-scopes"}
+# Not passed upstream: the token itself, and what httpx sets for the upstream connection.
+# Expect: 100-continue was answered (or not) by our own server; httpx does not speak it.
+NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS | {"authorization", "host", "content-length", "expect"}
+# Not passed back: our server writes its own Date and Server; cookies go through response.cookies.
+NOT_RETURNED = HOP_BY_HOP | {"date", "server", "set-cookie"}
+VIA = "1.1 oauth-gateway"
+CHUNK_SIZE = 64 * 1024
+
+
+class GatewayError(APIException):
+    pass
+
+
+class LengthRequired(GatewayError):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_code = "length_required"
+    default_detail = "This server cannot read a chunked request body: send a Content-Length."
+
+
+class RequestTooLarge(GatewayError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self):
+        super().__init__(f"The request body is over the gateway's limit of {settings.GATEWAY_MAX_BODY_BYTES} bytes.")
+
+
+class UpstreamUnavailable(GatewayError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "bad_gateway"
+    default_detail = "The upstream API could not be reached."
+
+
+class UpstreamTimeout(GatewayError):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_code = "gateway_timeout"
+    default_detail = "The upstream API did not answer in time."
+
+
+# --- the request ------------------------------------------------------------------------------
+
+def upstream_headers(incoming, access_token):
+    """The caller's ordinary headers, without the token or spoofed identity, plus the token's identity."""
+    dropped = NOT_FORWARDED | _connection_options(incoming.get("Connection", ""))
+    headers = [(name, value) for name, value in incoming.items() if name.lower() not in dropped]
+    if access_token.user is not None:
+        headers.append(("X-Authenticated-User", access_token.user.subject))
+    headers.append(("X-Client-Id", access_token.application.client_id))
+    headers.append(("X-Scopes", access_token.scope))
+    # RFC 9110 §7.6.3: an HTTP-to-HTTP gateway MUST send Via in each inbound request message.
+    via = incoming.get("Via")
+    headers.append(("Via", f"{via}, {VIA}" if via else VIA))
+    # WSGI hands header values over decoded as ISO-8859-1: encoding them back the same way keeps every byte.
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def request_body(request):
+    """(Content-Length or None, an iterator over the body or None). Raises RequestTooLarge, LengthRequired."""
+    limit = settings.GATEWAY_MAX_BODY_BYTES
+    meta = request.META
+    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # RFC 9112 §6.1: a chunked body has no length up front; count it while it streams.
+        if not meta.get("wsgi.input_terminated"):
+            raise LengthRequired()  # the WSGI server did not decode the chunks: we cannot find the end
+        return None, limited_chunks(meta["wsgi.input"], limit)
+    try:
+        length = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if length < 0:
+        raise LengthRequired("The Content-Length is not a number.")
+    if length > limit:
+        raise RequestTooLarge()
+    if length == 0:
+        return None, None
+    return length, limited_chunks(request, limit)
+
+
+def limited_chunks(stream, limit, chunk_size=CHUNK_SIZE):
+    """Read `stream` in chunks; raise RequestTooLarge as soon as more than `limit` bytes have come."""
+    total = 0
+    while chunk := stream.read(chunk_size):
+        total += len(chunk)
+        if total > limit:
+            raise RequestTooLarge()
+        yield chunk
+
+
+def send(route, method, *, url, headers, body, length):
+    """Send the request upstream and return the httpx response, its body not yet read."""
+    if length is not None:
+        headers = [*headers, ("Content-Length", str(length))]
+    upstream_request = upstream_client.build_request(
+        method, url, headers=headers, content=body, timeout=httpx.Timeout(route.timeout),
+    )
+    try:
+        return upstream_client.send(upstream_request, stream=True)
+    except httpx.TimeoutException:
+        log.warning("gateway route %s: upstream timed out after %ss", route.prefix, route.timeout)
+        raise UpstreamTimeout()
+    except httpx.TransportError as error:
+        log.warning("gateway route %s: upstream unreachable: %s", route.prefix, type(error).__name__)
+        raise UpstreamUnavailable()
+
+
+# --- the response -----------------------------------------------------------------------------
+
+def streamed_response(upstream):
+    """The upstream's status, headers and body, streamed to the caller as it arrives."""
+    response = StreamingHttpResponse(_relay(upstream), status=upstream.status_code, reason=upstream.reason_phrase)
+    dropped = NOT_RETURNED | _connection_options(upstream.headers.get("Connection", ""))
+    fields = {}
+    for raw_name, raw_value in upstream.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name.lower() == "set-cookie":
+            _add_cookie(response, value)  # Set-Cookie is the exception to RFC 9110 §5.3
+        elif name.lower() not in dropped:
+            fields.setdefault(name.lower(), (name, []))[1].append(value)
+    for name, values in fields.values():
+        # RFC 9110 §5.3: field lines with the same name combine into one, comma-separated.
+        response[name] = ", ".join(values)
+    if "content-type" not in fields:
+        del response["Content-Type"]  # not Django's text/html default
+    return response
+
+
+def _add_cookie(response, set_cookie):
+    try:
+        response.cookies.load(set_cookie)
+    except CookieError:
+        log.warning("gateway: dropped a Set-Cookie header the upstream sent malformed")
+
+
+def _relay(upstream):
+    """The body as the upstream sent it (still compressed if it was); the connection is released at the end."""
+    try:
+        yield from upstream.iter_raw()  # no chunk_size: httpx would hold bytes back until it has that many
+    except httpx.HTTPError as error:
+        # The status line is gone already: abort, so the caller sees a cut body rather than a short one.
+        log.warning("gateway: upstream body broke off: %s", type(error).__name__)
+        raise
+    finally:
+        upstream.close()
+
+
+def _connection_options(value):
+    return {option.strip().lower() for option in value.split(",") if option.strip()}

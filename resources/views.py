@@ -1,0 +1,85 @@
+"""The built-in protected APIs. Scope rules are declared here and enforced by permissions.HasRequiredScopes."""
+
+import mimetypes
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import Photo
+from .permissions import declared_methods
+from .serializers import PhotoSerializer, UserInfoSerializer
+
+
+class ProtectedAPI:
+    """What our API views share beyond authentication and the scope permission (set in REST_FRAMEWORK)."""
+
+    @property
+    def default_response_headers(self):
+        # DRF's Allow lists every method with a handler; ours lists those with a scope rule.
+        return {**super().default_response_headers, "Allow": ", ".join(declared_methods(self))}
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A resource owner's data is not for shared caches, nor the browser's (RFC 9111 §5.2.2.5).
+        response.setdefault("Cache-Control", "no-store")
+        return response
+
+
+@extend_schema(tags=["userinfo"])
+class UserInfoView(ProtectedAPI, APIView):
+    """Who the resource owner of the access token is."""
+
+    required_scopes = {"GET": ["userinfo/readonly"]}
+    requires_resource_owner = True
+
+    @extend_schema(responses=UserInfoSerializer, operation_id="userinfo")
+    def get(self, request):
+        return Response(UserInfoSerializer(request.user).data)
+
+
+class PhotoPages(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+@extend_schema(tags=["photos"])
+class PhotoViewSet(ProtectedAPI, viewsets.ModelViewSet):
+    """The resource owner's photo album: a token sees only its own resource owner's photos."""
+
+    serializer_class = PhotoSerializer
+    pagination_class = PhotoPages
+    required_scopes = {
+        "list": ["photos"],
+        "retrieve": ["photos"],
+        "image": ["photos"],
+        "create": ["photos/write"],
+        "update": ["photos/write"],
+        "partial_update": ["photos/write"],
+        "destroy": ["photos/write"],
+    }
+    requires_resource_owner = True
+
+    def get_queryset(self):
+        return Photo.objects.filter(owner=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+    @extend_schema(responses={(200, "image/*"): OpenApiResponse(description="The uploaded image file.")})
+    @action(detail=True, methods=["get"])
+    def image(self, request, pk=None):
+        """The uploaded image of a photo (404 when the photo links to an image elsewhere)."""
+        photo = self.get_object()
+        if not photo.image:
+            raise NotFound("This photo has no uploaded file.")
+        content_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
+        response = FileResponse(photo.image.open("rb"), content_type=content_type)
+        # The file came from a user: never let it run as a page on our origin.
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
