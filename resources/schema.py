@@ -137,10 +137,10 @@ def _gateway_path(route):
 
 
 class DocsView(SpectacularSwaggerSplitView):
-    """Swagger UI. Its script comes from our server, the UI's files from the CDN drf-spectacular names."""
+    """Swagger UI, every file of it served by us (drf-spectacular-sidecar)."""
 
-    CSP = ("default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; "
-           "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    CSP = ("default-src 'self'; script-src 'self'; "
+           "style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
     def finalize_response(self, request, response, *args, **kwargs):
