@@ -239,3 +239,28 @@ SAML_CLOCK_SKEW_SECONDS = env.int("SAML_CLOCK_SKEW_SECONDS", default=60)
 SAML_MAX_ASSERTION_BYTES = env.int("SAML_MAX_ASSERTION_BYTES", default=64 * 1024)
 # Path of xmlsec1, which pysaml2 runs to check signatures. Empty: found on PATH (checked at startup).
 XMLSEC_BINARY = env.str("XMLSEC_BINARY", default="")
+
+# --- JWT (oauth_server: RFC 7523, RFC 9068) ---------------------------------------------------------
+# Client assertions (JWT-bearer grant, private_key_jwt): refused before parsing above this size.
+JWT_ASSERTION_MAX_BYTES = env.int("JWT_ASSERTION_MAX_BYTES", default=8 * 1024)
+# An assertion's iat may be at most this old (RFC 7523 §3 rule 6).
+JWT_ASSERTION_MAX_AGE_SECONDS = env.int("JWT_ASSERTION_MAX_AGE_SECONDS", default=300)
+# An assertion's exp may be at most this far ahead; also bounds how long a used jti is kept.
+JWT_ASSERTION_MAX_LIFETIME_SECONDS = env.int("JWT_ASSERTION_MAX_LIFETIME_SECONDS", default=3600)
+# Allowed clock difference with clients for exp, nbf and iat.
+JWT_CLOCK_SKEW_SECONDS = env.int("JWT_CLOCK_SKEW_SECONDS", default=60)
+# Fetching a client's jwks_uri: timeout (seconds), largest response read, cache lifetime, and how
+# often an unknown kid may trigger a refetch (per client).
+JWKS_FETCH_TIMEOUT = env.float("JWKS_FETCH_TIMEOUT", default=5.0)
+JWKS_FETCH_MAX_BYTES = env.int("JWKS_FETCH_MAX_BYTES", default=64 * 1024)
+JWKS_CACHE_SECONDS = env.int("JWKS_CACHE_SECONDS", default=300)
+JWKS_REFETCH_INTERVAL_SECONDS = env.int("JWKS_REFETCH_INTERVAL_SECONDS", default=30)
+# Our own JWKS (/.well-known/jwks.json): how long resource servers may cache it.
+JWKS_MAX_AGE_SECONDS = env.int("JWKS_MAX_AGE_SECONDS", default=300)
+# JWT access tokens (RFC 9068): the "aud" claim. Empty: OAUTH_ISSUER (read at use).
+JWT_ACCESS_TOKEN_AUDIENCE = env.str("JWT_ACCESS_TOKEN_AUDIENCE", default="")
+# Algorithm of new signing keys (manage.py rotatekeys --algorithm overrides): RS256 or ES256.
+JWT_SIGNING_ALGORITHM = env.str("JWT_SIGNING_ALGORITHM", default="RS256")
+# Encrypts the signing keys' private halves in the database. Empty: derived from SECRET_KEY (then
+# SECRET_KEY_FALLBACKS still decrypt keys stored before a SECRET_KEY change).
+SIGNING_KEY_ENCRYPTION_KEY = env.str("SIGNING_KEY_ENCRYPTION_KEY", default="")

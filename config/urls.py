@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from oauth_server.views import MetadataView
+from oauth_server.views import JWKSView, MetadataView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("gateway/", include("resources.gateway.urls")),
     path("saml/", include("saml_bridge.urls")),
     path(".well-known/oauth-authorization-server", MetadataView.as_view(), name="oauth-metadata"),
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
 ]

@@ -7,12 +7,12 @@ setting points here), and its own token and grant admins, which are searchable b
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .constants import GrantType
-from .models import Client, Consent, Scope
+from .constants import AccessTokenFormat, GrantType
+from .models import Client, Consent, Scope, SigningKey
 
 
 class ClientForm(forms.ModelForm):
@@ -20,10 +20,33 @@ class ClientForm(forms.ModelForm):
         choices=GrantType.choices, widget=forms.CheckboxSelectMultiple,
         help_text="A request for any other grant gets unauthorized_client.",
     )
+    jwks = forms.JSONField(
+        required=False, label="JWKS", widget=forms.Textarea(attrs={"rows": 8, "cols": 90}),
+        error_messages={"invalid": 'The JWKS is not valid JSON. It looks like {"keys": [{"kty": "RSA", ...}]}.'},
+        help_text=Client._meta.get_field("jwks").help_text,
+    )
+    access_token_format = forms.ChoiceField(
+        choices=AccessTokenFormat.choices, required=False, initial=AccessTokenFormat.OPAQUE,
+        help_text=Client._meta.get_field("access_token_format").help_text,
+    )
 
     class Meta:
         model = Client
         fields = "__all__"
+
+    def clean_jwks(self):
+        return self.cleaned_data.get("jwks") or {}
+
+    def _post_clean(self):
+        super()._post_clean()
+        # A private key pasted by mistake is refused (Client.clean) and not sent back in the page.
+        for field in ("jwks", "certificate"):
+            if field in self.errors and "private key" in " ".join(self.errors[field]):
+                self.data = self.data.copy()
+                self.data[field] = ""
+
+    def clean_access_token_format(self):
+        return self.cleaned_data.get("access_token_format") or AccessTokenFormat.OPAQUE
 
 
 @admin.register(Scope)
@@ -67,7 +90,12 @@ class ClientAdmin(admin.ModelAdmin):
             "client_type", "token_endpoint_auth_method", "allowed_grant_types", "redirect_uris",
             "allowed_scopes", "default_scopes", "skip_authorization",
         )}),
-        ("Tokens", {"fields": ("access_token_lifetime", "refresh_token_lifetime", "may_introspect_any_token")}),
+        ("Keys (private_key_jwt, JWT bearer grant)", {
+            "description": "The client's PUBLIC keys, in any of these forms. Never paste a private key.",
+            "fields": ("jwks", "jwks_uri", "certificate"),
+        }),
+        ("Tokens", {"fields": ("access_token_format", "access_token_lifetime", "refresh_token_lifetime",
+                               "may_introspect_any_token")}),
         ("More", {"classes": ("collapse",), "fields": (
             "user", "post_logout_redirect_uris", "allowed_origins", "algorithm", "created", "updated",
         )}),
@@ -78,7 +106,9 @@ class ClientAdmin(admin.ModelAdmin):
         return ", ".join(client.allowed_grant_types)
 
     def save_model(self, request, obj, form, change):
-        if not change and not obj.is_public:
+        if not obj.uses_secret:
+            obj.client_secret = ""  # a private_key_jwt (or public) client has no secret to leak
+        elif not change:
             request.new_client_secret = obj.set_new_secret()
         super().save_model(request, obj, form, change)
 
@@ -103,6 +133,10 @@ class ClientAdmin(admin.ModelAdmin):
             messages.error(request, "A public client has no secret.")
             return render(request, "admin/oauth_server/client/confirm_regenerate.html",
                           {"client": client, "opts": Client._meta, "public": True})
+        if not client.uses_secret:
+            messages.error(request, "This client authenticates with private_key_jwt: it has no secret. "
+                                    "Change its keys instead.")
+            return redirect("admin:oauth_server_client_change", client.pk)
         if request.method != "POST":
             return render(request, "admin/oauth_server/client/confirm_regenerate.html",
                           {"client": client, "opts": Client._meta, "title": "Regenerate secret"})
@@ -125,3 +159,21 @@ class ClientAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         total = sum(client.revoke_all_tokens() for client in queryset)
         self.message_user(request, format_html("Revoked {} access token(s) and their refresh tokens.", total))
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """The server's signing keys, read-only: `manage.py rotatekeys` makes and retires them."""
+
+    list_display = ("kid", "algorithm", "is_current", "created", "retire_after")
+    fields = ("kid", "algorithm", "is_current", "created", "retire_after", "public_jwk")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # `rotatekeys --retire` refuses to break tokens that are still valid; admin would not

@@ -1,17 +1,26 @@
-"""Clients, scopes and consents: who may ask for what, and what users agreed to."""
+"""Clients, scopes and consents: who may ask for what, and what users agreed to; used JWT IDs; our signing keys."""
 
 import hashlib
-from datetime import timedelta
+import json
+import random
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, RefreshToken, get_access_token_model
 
-from . import client_secrets
-from .constants import DOT_GRANT_ALIASES, REDIRECTING_GRANTS, ClientAuthMethod, GrantType
+from . import client_keys, client_secrets
+from .constants import (
+    DOT_GRANT_ALIASES,
+    REDIRECTING_GRANTS,
+    SERVER_SIGNING_ALGORITHMS,
+    AccessTokenFormat,
+    ClientAuthMethod,
+    GrantType,
+)
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 scope_name_validator = RegexValidator(
@@ -68,6 +77,24 @@ class Client(AbstractApplication):
     may_introspect_any_token = models.BooleanField(
         default=False, help_text="For resource servers: may introspect tokens issued to other clients."
     )
+    access_token_format = models.CharField(
+        max_length=10, choices=AccessTokenFormat.choices, default=AccessTokenFormat.OPAQUE,
+        help_text="JWT access tokens (RFC 9068) can be checked by resource servers with the server's JWKS alone.",
+    )
+
+    # Public keys that verify what the client signs (JWT-bearer assertions, private_key_jwt).
+    jwks = models.JSONField(
+        default=dict, blank=True, verbose_name="JWKS",
+        help_text='The client\'s PUBLIC keys as a JWK Set: {"keys": [{"kty": "RSA", "kid": "...", "n": "...", "e": "AQAB"}]}.',
+    )
+    jwks_uri = models.URLField(
+        blank=True, verbose_name="JWKS URI",
+        help_text="Where the client publishes its JWK Set; fetched and cached, refetched for an unknown kid.",
+    )
+    certificate = models.TextField(
+        blank=True, verbose_name="X.509 certificate",
+        help_text="PEM (-----BEGIN CERTIFICATE-----); its public key verifies the client's JWTs.",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -92,6 +119,14 @@ class Client(AbstractApplication):
 
     def access_token_expires_in(self):
         return self.access_token_lifetime or settings.ACCESS_TOKEN_EXPIRE_SECONDS
+
+    @property
+    def has_public_keys(self):
+        return bool(self.jwks or self.jwks_uri or self.certificate.strip())
+
+    @property
+    def uses_secret(self):
+        return not self.is_public and self.token_endpoint_auth_method != ClientAuthMethod.PRIVATE_KEY_JWT
 
     # --- secrets ----------------------------------------------------------------------------
     def set_new_secret(self):
@@ -121,8 +156,35 @@ class Client(AbstractApplication):
                 errors["allowed_grant_types"] = "client_credentials needs a confidential client (RFC 6749 §4.4)."
         elif self.token_endpoint_auth_method == ClientAuthMethod.NONE:
             errors["token_endpoint_auth_method"] = "A confidential client must authenticate; 'none' is for public clients."
+        errors.update(self._key_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _key_errors(self):
+        """RFC 7517 / RFC 7523: registered keys must be usable public keys; JWT clients need one."""
+        errors = {}
+        if self.jwks in (None, "", []):
+            self.jwks = {}
+        if self.jwks:
+            try:
+                client_keys.parse_jwks(self.jwks)
+            except client_keys.KeyProblem as problem:
+                errors["jwks"] = str(problem)
+        if self.certificate.strip():
+            try:
+                client_keys.parse_certificates(self.certificate)
+            except client_keys.KeyProblem as problem:
+                errors["certificate"] = str(problem)
+        if self.jwks_uri and settings.ISSUER_IS_HTTPS and not self.jwks_uri.startswith("https://"):
+            errors["jwks_uri"] = "The JWKS URI must be https:// when the server itself is https://."
+        if not self.has_public_keys:
+            if self.token_endpoint_auth_method == ClientAuthMethod.PRIVATE_KEY_JWT:
+                errors.setdefault("jwks", "private_key_jwt needs the client's public keys: a JWKS, a JWKS URI or a certificate.")
+            elif GrantType.JWT_BEARER in self.allowed_grant_types:
+                errors.setdefault("jwks", "The JWT bearer grant needs the client's public keys: a JWKS, a JWKS URI or a certificate.")
+        if self.is_public and GrantType.JWT_BEARER in self.allowed_grant_types:
+            errors["allowed_grant_types"] = "The JWT bearer grant needs a confidential client (RFC 7523 §2.1)."
+        return errors
 
     # --- operations -------------------------------------------------------------------------
     def revoke_all_tokens(self):
@@ -193,3 +255,81 @@ class UsedAuthorizationCode(models.Model):
                 RefreshToken.revoke_family(self.token_family)
             if self.access_token_id:
                 get_access_token_model().objects.filter(pk=self.access_token_id).delete()
+
+
+class UsedJTIManager(models.Manager):
+    # Expired rows are deleted now and then by the requests themselves (no cron job needed).
+    PURGE_PROBABILITY = 1 / 64
+
+    def claim(self, issuer, jti, expires_at):
+        """Record (issuer, jti) as used until `expires_at` (epoch seconds); False if it already is.
+
+        The insert runs in a savepoint and the database's unique constraint decides: of concurrent
+        requests, in any number of processes, exactly one succeeds (RFC 7523 §3, rule 7).
+        """
+        key = jti_key(issuer, jti)
+        now = timezone.now()
+        # A jti whose assertion has expired may be used again: that assertion is refused by exp anyway.
+        self.filter(key=key, expires_at__lt=now).delete()
+        if random.random() < self.PURGE_PROBABILITY:
+            self.purge_expired()
+        try:
+            with transaction.atomic():
+                self.create(key=key, expires_at=datetime.fromtimestamp(expires_at, tz=UTC))
+        except IntegrityError:
+            return False
+        return True
+
+    def purge_expired(self):
+        return self.filter(expires_at__lt=timezone.now()).delete()[0]
+
+
+def jti_key(issuer, jti):
+    """A used jti is stored as the SHA-256 of its issuer and itself: fixed length, nothing readable."""
+    return hashlib.sha256(json.dumps([issuer, jti]).encode("utf-8")).hexdigest()
+
+
+class UsedJTI(models.Model):
+    """A JWT ID already presented in an assertion, kept until the assertion expires (RFC 7523 §3)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UsedJTIManager()
+
+    class Meta:
+        verbose_name = "used JWT ID"
+
+
+class SigningKeyQuerySet(models.QuerySet):
+    def published(self, now=None):
+        """Keys in the JWKS: the current one, and older ones until every token they signed has expired."""
+        now = now or timezone.now()
+        return self.filter(models.Q(is_current=True) | models.Q(retire_after__gt=now)).order_by("-created")
+
+
+class SigningKey(models.Model):
+    """A key this server signs JWTs with (RFC 7517). The private key is stored encrypted (signing_keys.py)."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=10, choices=[(a, a) for a in SERVER_SIGNING_ALGORITHMS])
+    public_jwk = models.JSONField()
+    private_key = models.TextField(editable=False, help_text="PKCS#8 PEM, Fernet-encrypted.")
+    is_current = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    retire_after = models.DateTimeField(
+        null=True, blank=True, help_text="No longer published after this time (every token it signed has expired)."
+    )
+
+    objects = SigningKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["is_current"], condition=models.Q(is_current=True),
+                                    name="one_current_signing_key"),
+        ]
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.kid} ({self.algorithm}{', current' if self.is_current else ''})"

@@ -17,7 +17,12 @@ def scope_ensure(*, name, description):
 
 def client_register(*, name, grant_types, redirect_uris=(), scopes=(), default_scopes=None, public=False,
                     auth_method=None, client_id=None, **fields):
-    """Create a validated client. Returns (client, secret); secret is None for a public client."""
+    """Create a validated client. Returns (client, secret).
+
+    `secret` is None for a public client and for a private_key_jwt client, which authenticates with
+    its keys. Other model fields pass through `fields`: jwks (a JWKS dict), jwks_uri, certificate (PEM),
+    access_token_format ("opaque" or "jwt"), access_token_lifetime, may_introspect_any_token, ...
+    """
     if auth_method is None:
         auth_method = ClientAuthMethod.NONE if public else ClientAuthMethod.CLIENT_SECRET_BASIC
     client = Client(
@@ -30,7 +35,7 @@ def client_register(*, name, grant_types, redirect_uris=(), scopes=(), default_s
     )
     if client_id:
         client.client_id = client_id
-    secret = None if public else client.set_new_secret()
+    secret = client.set_new_secret() if client.uses_secret else None
     allowed = _registered_scopes(scopes)
     defaults = allowed if default_scopes is None else _registered_scopes(default_scopes)
     if not {s.name for s in defaults} <= {s.name for s in allowed}:

@@ -1,13 +1,15 @@
 """oauthlib's questions, answered from our models.
 
 django-oauth-toolkit's OAuth2Validator does the storage; we override what differs: several grants
-per client, one registered client authentication method, our fast secret hash, one-time codes that
-revoke their tokens when replayed, PKCE downgrade protection, per-client introspection rights.
+per client, one registered client authentication method (client_secret_basic, client_secret_post,
+or private_key_jwt: RFC 7523 §2.2 / RFC 7521 §4.2), our fast secret hash, one-time codes that revoke
+their tokens when replayed, PKCE downgrade protection, per-client introspection rights.
 """
 
 import base64
 import binascii
 import calendar
+import logging
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
@@ -18,13 +20,16 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from . import client_secrets
-from .constants import ClientAuthMethod, GrantType
+from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, GrantType
+from .jwt_assertions import AssertionRejected, Purpose, expected_audiences, unverified_issuer, verify_assertion
 from .models import UsedAuthorizationCode, token_checksum
 from .tokens import find_active_access_token
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 Grant = get_grant_model()
+
+log = logging.getLogger(__name__)
 
 
 def refresh_token_expires_at(refresh_token):
@@ -40,7 +45,22 @@ class RequestValidator(OAuth2Validator):
             used.append(ClientAuthMethod.CLIENT_SECRET_BASIC)
         if getattr(request, "client_secret", None) is not None:
             used.append(ClientAuthMethod.CLIENT_SECRET_POST)
+        if self._client_assertion_presented(request):
+            used.append(ClientAuthMethod.PRIVATE_KEY_JWT)
         return used
+
+    def _client_assertion_presented(self, request):
+        return (getattr(request, "client_assertion", None) is not None
+                or getattr(request, "client_assertion_type", None) is not None)
+
+    def client_credentials_presented(self, request):
+        """Whether the request carries any client authentication (for grants where it is optional)."""
+        return bool(self._auth_methods_used(request))
+
+    def client_authentication_required(self, request, *args, **kwargs):
+        if self._client_assertion_presented(request):
+            return True
+        return super().client_authentication_required(request, *args, **kwargs)
 
     def _basic_credentials(self, request):
         encoded = request.headers["Authorization"][len("Basic "):].strip()
@@ -64,6 +84,8 @@ class RequestValidator(OAuth2Validator):
         if not methods:
             return False
         method = methods[0]
+        if method == ClientAuthMethod.PRIVATE_KEY_JWT:
+            return self._authenticate_private_key_jwt(request)
         if method == ClientAuthMethod.CLIENT_SECRET_BASIC:
             client_id, secret = self._basic_credentials(request)
             if request.client_id is not None and client_id is not None and request.client_id != client_id:
@@ -78,6 +100,38 @@ class RequestValidator(OAuth2Validator):
             return False
         if not client.check_secret(secret):
             return False
+        request.client_id = client.client_id
+        return True
+
+    def _authenticate_private_key_jwt(self, request):
+        """RFC 7523 §2.2 and §3: the client_assertion is a JWT the client signed (iss = sub = client_id)."""
+        if getattr(request, "client_assertion_type", None) != CLIENT_ASSERTION_TYPE_JWT_BEARER:
+            raise errors.InvalidClientError(
+                description=f"client_assertion_type must be {CLIENT_ASSERTION_TYPE_JWT_BEARER} (RFC 7523 §2.2).",
+                request=request,
+            )
+        assertion = getattr(request, "client_assertion", None)
+        if not assertion:
+            raise errors.InvalidClientError(description="Missing client_assertion (RFC 7523 §2.2).", request=request)
+        issuer = unverified_issuer(assertion)
+        # RFC 7521 §4.2: a client_id sent beside the assertion must name the same client.
+        client = None
+        if issuer and (request.client_id is None or request.client_id == issuer):
+            client = self._load_application(issuer, request)
+        if client is not None and client.token_endpoint_auth_method != ClientAuthMethod.PRIVATE_KEY_JWT:
+            client = None
+        try:
+            # With client=None the header rules still run and then the key rule fails: an unknown client
+            # and a bad signature get the same answer.
+            verify_assertion(assertion, client=client, audiences=expected_audiences(),
+                             purpose=Purpose.CLIENT_AUTHENTICATION)
+        except AssertionRejected as rejected:
+            log.info("client_assertion refused (client %s): %s", client.client_id if client else "unknown",
+                     rejected.reason)
+            if rejected.key_related:
+                return False
+            raise errors.InvalidClientError(description=f"client_assertion refused: {rejected.reason}",
+                                            request=request) from None
         request.client_id = client.client_id
         return True
 

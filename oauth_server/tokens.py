@@ -2,14 +2,26 @@
 
 from oauth2_provider.models import get_access_token_model
 
+from .access_tokens import looks_like_jwt, verify_jwt_access_token
 from .models import token_checksum
 
 AccessToken = get_access_token_model()
 
+# Opaque tokens are 30 characters; a JWT access token (RFC 9068) is about 1 KB, more with many scopes.
+MAX_TOKEN_LENGTH = 8192
+
 
 def find_active_access_token(raw_token):
-    """The live access token for `raw_token`: not expired, not revoked, its client enabled; else None."""
-    if not raw_token or len(raw_token) > 4096:
+    """The live access token for `raw_token`: not expired, not revoked, its client enabled; else None.
+
+    Both formats: an opaque token is looked up by its SHA-256; a JWT access token must first carry a
+    valid signature by one of our published keys, typ at+jwt, our iss and aud, and an exp in the
+    future (a forged or expired JWT is refused without touching the token table), and then it is
+    looked up the same way, so a revoked JWT (its row deleted) is refused at once.
+    """
+    if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
+        return None
+    if looks_like_jwt(raw_token) and verify_jwt_access_token(raw_token) is None:
         return None
     access_token = (
         AccessToken.objects.select_related("user", "application")

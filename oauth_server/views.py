@@ -13,7 +13,13 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from .constants import SUPPORTED_CLIENT_AUTH_METHODS, SUPPORTED_GRANT_TYPES, ClientAuthMethod
+from . import signing_keys
+from .constants import (
+    ASSERTION_SIGNING_ALGORITHMS,
+    SUPPORTED_CLIENT_AUTH_METHODS,
+    SUPPORTED_GRANT_TYPES,
+    ClientAuthMethod,
+)
 from .models import Client, Consent, Scope, consent_grant
 from .tokens import find_active_access_token
 
@@ -168,6 +174,7 @@ class MetadataView(View):
         auth_methods = list(SUPPORTED_CLIENT_AUTH_METHODS)
         data = {
             "issuer": settings.OAUTH_ISSUER,
+            "jwks_uri": absolute(reverse("jwks")),
             "authorization_endpoint": absolute(reverse("oauth:authorize")),
             "token_endpoint": absolute(reverse("oauth:token")),
             "revocation_endpoint": absolute(reverse("oauth:revoke")),
@@ -179,13 +186,27 @@ class MetadataView(View):
             "scopes_supported": list(Scope.objects.values_list("name", flat=True)),
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": auth_methods,
+            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
             "revocation_endpoint_auth_methods_supported": auth_methods,
+            "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": [
                 m for m in auth_methods if m != ClientAuthMethod.NONE
             ],
+            "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
             "authorization_response_iss_parameter_supported": True,
         }
         response = JsonResponse(data)
         response["Access-Control-Allow-Origin"] = "*"
         response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class JWKSView(View):
+    """RFC 7517 §5: the public keys that verify our JWT access tokens (RFC 9068 §4)."""
+
+    def get(self, request):
+        response = JsonResponse(signing_keys.published_jwks())
+        response["Content-Type"] = "application/jwk-set+json"
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Cache-Control"] = f"public, max-age={settings.JWKS_MAX_AGE_SECONDS}"
         return response

@@ -5,10 +5,12 @@ Metadata §2.4.1.1): its validity dates and issuer are not checked when an asser
 """
 
 import base64
+import datetime as dt
 import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from django.core.exceptions import ValidationError
 
@@ -78,3 +80,20 @@ def describe(cert):
     """One line for admins comparing with what the IdP shows: subject, SHA-256 fingerprint, expiry."""
     return (f"{cert.subject.rfc4514_string() or '(no subject)'}; SHA-256 {fingerprint(cert)}; "
             f"expires {cert.not_valid_after_utc:%Y-%m-%d}")
+
+
+def self_signed_pair(common_name, *, key_size=2048, days=365):
+    """A new RSA key and a self-signed certificate naming it, as PEM text: (key_pem, cert_pem).
+
+    For demo and test identity providers only: a real IdP's certificate comes from its metadata.
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return key_pem, to_pem(cert)

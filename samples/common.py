@@ -29,7 +29,7 @@ def mask(value):
 
 
 SECRET_KEYS = {"client_secret", "access_token", "refresh_token", "password", "assertion", "client_assertion",
-               "code", "code_verifier", "id_token", "token", "private_key"}
+               "code", "code_verifier", "id_token", "token", "private_key", "private_key_pem", "key_pem"}
 
 
 def masked(data):

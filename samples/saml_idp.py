@@ -13,10 +13,6 @@ import base64
 import datetime as dt
 import os
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_REDIRECT, class_name, saml
 from saml2 import xmldsig as ds
 from saml2.config import IdPConfig
@@ -25,6 +21,8 @@ from saml2.s_utils import sid
 from saml2.server import Server
 from saml2.sigver import pre_signature_part
 
+from saml_bridge.certificates import self_signed_pair
+
 ACME_ENTITY_ID = "https://idp.acme.test/saml"
 ROGUE_ENTITY_ID = "https://idp.rogue.test/saml"
 _UNSET = object()
@@ -32,20 +30,18 @@ _UNSET = object()
 
 def generate_test_keypair(directory, common_name, *, key_size=2048, days=30):
     """A fresh RSA key and self-signed certificate, written to `directory`. Returns (key_file, cert_file)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
-            .sign(key, hashes.SHA256()))
+    key_pem, cert_pem = self_signed_pair(common_name, key_size=key_size, days=days)
+    return write_keypair(directory, common_name, key_pem, cert_pem)
+
+
+def write_keypair(directory, common_name, key_pem, cert_pem):
+    """pysaml2 reads its key and certificate from files: write them (the key readable by its owner only)."""
     key_file = os.path.join(directory, f"{common_name}-test-only.key")
     cert_file = os.path.join(directory, f"{common_name}-test-only.crt")
-    with open(key_file, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    with open(cert_file, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(key_pem)
+    with open(cert_file, "w") as f:
+        f.write(cert_pem)
     return key_file, cert_file
 
 

@@ -1,16 +1,24 @@
-"""Demo data for `make run` and the sample clients: scopes, two users, one client per grant."""
+"""Demo data for `make run` and the sample clients: scopes, two users, one client per grant, a trusted
+demo SAML identity provider and a demo gateway route."""
 
 import json
 import os
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from jwt.algorithms import RSAAlgorithm
 
+from oauth_server.constants import AccessTokenFormat
 from oauth_server.constants import GrantType as G
 from oauth_server.models import Client
 from oauth_server.registration import client_register, scope_ensure
+from resources.models import route_save
+from saml_bridge.certificates import self_signed_pair
+from saml_bridge.models import TrustedIdentityProvider
 
 SCOPES = {
     "photos": "View your photos",
@@ -53,6 +61,10 @@ class Command(BaseCommand):
                 scope_ensure(name=name, description=description)
             users = {username: _ensure_user(username, *data) for username, data in USERS.items()}
             clients = {spec[0]: _ensure_client(spec, previous.get("clients", {}).get(spec[0], {})) for spec in CLIENTS}
+            clients[JWT_CLIENT] = _ensure_jwt_client(previous.get("clients", {}).get(JWT_CLIENT, {}))
+            clients[SAML_CLIENT] = _ensure_saml_demo(previous.get("clients", {}).get(SAML_CLIENT, {}))
+            route_save(prefix="demo", upstream_url=DEMO_UPSTREAM, name="Demo upstream (started by the gateway sample)",
+                       required_scopes={"GET": ["photos"], "POST": ["photos/write"]})
         data = {"server": settings.OAUTH_ISSUER, "users": users, "clients": clients}
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -61,6 +73,53 @@ class Command(BaseCommand):
         self.stdout.write(f"credentials for the samples: {output}")
         for username, (password, *_rest) in USERS.items():
             self.stdout.write(f"  log in as {username} / {password}")
+
+# The JWT-bearer demo client (RFC 7523 §2.1): it signs assertions with a private key that only the demo
+# credentials file holds (written 0600, DEBUG only), and its access tokens are JWTs (RFC 9068). It also
+# has a secret, like every demo confidential client, which the JWT-bearer grant does not need.
+JWT_CLIENT = "jwt-bearer"
+JWT_CLIENT_KID = "demo-jwt-bearer-1"
+
+
+def _ensure_jwt_client(previous):
+    pem = previous.get("private_key_pem")
+    try:
+        private = serialization.load_pem_private_key(pem.encode(), password=None) if pem else None
+    except (ValueError, TypeError):
+        private = None
+    if not isinstance(private, rsa.RSAPrivateKey):
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    public_jwk = dict(RSAAlgorithm.to_jwk(private.public_key(), as_dict=True), kid=JWT_CLIENT_KID, use="sig")
+    spec = (JWT_CLIENT, "Partner Service (JWT bearer)", [G.JWT_BEARER], False, [],
+            {"jwks": {"keys": [public_jwk]}, "access_token_format": AccessTokenFormat.JWT})
+    entry = _ensure_client(spec, previous)
+    client = Client.objects.get(client_id=entry["client_id"])
+    if client.jwks != spec[5]["jwks"] or client.access_token_format != AccessTokenFormat.JWT:
+        client.jwks, client.access_token_format = spec[5]["jwks"], AccessTokenFormat.JWT
+        client.save(update_fields=["jwks", "access_token_format", "updated"])
+    return dict(entry, kid=JWT_CLIENT_KID, private_key_pem=pem)
+
+
+# The SAML 2.0 bearer demo (RFC 7522): a demo identity provider, trusted here, whose key only the demo
+# credentials file holds, and a client allowed to exchange its assertions.
+SAML_CLIENT = "saml-bearer"
+DEMO_IDP_ENTITY_ID = "https://idp.demo.example/saml"
+# The gateway sample starts a stand-in upstream API here and calls it through /gateway/demo/.
+DEMO_UPSTREAM = "http://127.0.0.1:8790"
+
+
+def _ensure_saml_demo(previous):
+    idp = previous.get("idp") or {}
+    key_pem, cert_pem = idp.get("key_pem"), idp.get("cert_pem")
+    if not (key_pem and cert_pem):
+        key_pem, cert_pem = self_signed_pair("demo-idp")
+    TrustedIdentityProvider.objects.update_or_create(entity_id=DEMO_IDP_ENTITY_ID, defaults={
+        "name": "Demo IdP (seed_demo)", "signing_certificates": cert_pem, "enabled": True})
+    spec = (SAML_CLIENT, "Intranet Portal (SAML bearer)", [G.SAML2_BEARER, G.REFRESH_TOKEN], False, [], {})
+    entry = _ensure_client(spec, previous)
+    return dict(entry, idp={"entity_id": DEMO_IDP_ENTITY_ID, "key_pem": key_pem, "cert_pem": cert_pem})
 
 
 def _read(path):

@@ -1,0 +1,105 @@
+"""The JWT-bearer authorization grant: RFC 7523 §2.1 (with RFC 7521 §4.1 and RFC 6749 §4.5).
+
+    grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT>&scope=...
+
+Who the client is:
+- when the request carries client authentication (client_secret_basic/post or private_key_jwt),
+  that client is authenticated first, must be allowed this grant, and must be the assertion's `iss`;
+- otherwise (RFC 7523 §3.1: client authentication is optional) the assertion's `iss` names the
+  client, and the assertion's signature with that client's registered keys authenticates it.
+The assertion is then checked against every rule of RFC 7523 §3 (jwt_assertions.verify_assertion).
+`sub` = the client_id gives a token without a user; `sub` = a username, a token for that user.
+Every failure of the assertion is `invalid_grant` with a description naming the rule (§3.1).
+"""
+
+import json
+import logging
+
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
+
+from ..constants import GrantType
+from ..jwt_assertions import (
+    AssertionRejected,
+    Purpose,
+    check_form,
+    expected_audiences,
+    unverified_issuer,
+    verify_assertion,
+)
+
+log = logging.getLogger(__name__)
+
+
+class JWTBearerGrant(GrantTypeBase):
+    grant_type = GrantType.JWT_BEARER
+
+    def create_token_response(self, request, token_handler):
+        headers = self._get_default_headers()
+        try:
+            self.validate_token_request(request)
+        except errors.OAuth2Error as e:
+            headers.update(e.headers)
+            return headers, e.json, e.status_code
+        # ClientBearerToken adds a refresh token only for a user-bound token of a client allowed refresh_token.
+        token = token_handler.create_token(request, refresh_token=self.refresh_token)
+        for modifier in self._token_modifiers:
+            token = modifier(token)
+        self.request_validator.save_token(token, request)
+        return headers, json.dumps(token), 200
+
+    def validate_token_request(self, request):
+        for validator in self.custom_validators.pre_token:
+            validator(request)
+        if request.grant_type != self.grant_type:
+            raise errors.UnsupportedGrantTypeError(request=request)
+        for param in ("grant_type", "scope", "assertion"):
+            if param in request.duplicate_params:
+                raise errors.InvalidRequestError(description=f"Duplicate {param} parameter.", request=request)
+        assertion = getattr(request, "assertion", None)
+        if not assertion:
+            raise errors.InvalidRequestError(description="Missing assertion parameter (RFC 7523 §2.1).",
+                                             request=request)
+
+        if self.request_validator.client_credentials_presented(request):
+            # The client authenticated itself: it must be allowed the grant and be the assertion's issuer.
+            self.validate_client_confidential(request)
+            self.validate_grant_type(request)
+            verified = self._verify(assertion, request.client, request)
+        else:
+            # RFC 7523 §3.1: no client authentication; the assertion's issuer is the client, and the
+            # signature by one of its keys authenticates it.
+            client = self._client_named_by(assertion, request)
+            verified = self._verify(assertion, client, request)
+            request.client, request.client_id = client, client.client_id
+            self.validate_grant_type(request)
+
+        request.user = verified.user
+        self.validate_scopes(request)
+        for validator in self.custom_validators.post_token:
+            validator(request)
+
+    def _client_named_by(self, assertion, request):
+        try:
+            check_form(assertion)  # size before anything is parsed, then the header
+        except AssertionRejected as rejected:
+            raise errors.InvalidGrantError(description=rejected.reason, request=request) from None
+        issuer = unverified_issuer(assertion)
+        if request.client_id and issuer != request.client_id:
+            raise errors.InvalidGrantError(description="issuer (iss) is not the client_id of the request",
+                                           request=request)
+        # _load_application returns None for an unknown or disabled client.
+        client = self.request_validator._load_application(issuer, request) if issuer else None
+        if client is None:
+            log.info("JWT-bearer assertion refused: issuer is not a registered, enabled client")
+            raise errors.InvalidGrantError(description="issuer (iss) is not a registered, enabled client",
+                                           request=request)
+        return client
+
+    def _verify(self, assertion, client, request):
+        try:
+            return verify_assertion(assertion, client=client, audiences=expected_audiences(),
+                                    purpose=Purpose.AUTHORIZATION_GRANT)
+        except AssertionRejected as rejected:
+            log.info("JWT-bearer assertion of client %s refused: %s", client.client_id, rejected.reason)
+            raise errors.InvalidGrantError(description=rejected.reason, request=request) from None
