@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from saml_bridge import registry
 from saml_bridge.models import TrustedIdentityProvider
-from tests.saml_idp import ACME_ENTITY_ID, _acme_signer, _rogue_signer, acme_idp, saml_test_keys  # noqa: F401
+from tests.saml_idp import ACME_ENTITY_ID
 
 pytestmark = pytest.mark.django_db
 

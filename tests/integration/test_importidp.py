@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from saml_bridge import assertions, registry
 from saml_bridge.models import TrustedIdentityProvider
 from saml_bridge.management.commands.importidp import Command as ImportIdP
-from tests.saml_idp import ACME_ENTITY_ID, TestIdP, _acme_signer, _rogue_signer, saml_test_keys  # noqa: F401
+from tests.saml_idp import ACME_ENTITY_ID, TestIdP
 
 pytestmark = pytest.mark.django_db
 

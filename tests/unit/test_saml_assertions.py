@@ -13,7 +13,7 @@ from saml2 import xmldsig as ds
 from saml_bridge import assertions, registry
 from saml_bridge.assertions import AssertionRejected, consume_assertion_id, decode_assertion_param, resolve_user
 from saml_bridge.models import TrustedIdentityProvider, UsedAssertion, used_assertions_purge
-from tests.saml_idp import _acme_signer, _rogue_signer, acme_idp, rogue_idp, saml_test_keys  # noqa: F401 (fixtures)
+
 
 pytestmark = pytest.mark.django_db
 
