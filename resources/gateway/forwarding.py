@@ -4,7 +4,7 @@ One pooled httpx client per process; request and response bodies are streamed, n
 """
 
 import logging
-from http.cookies import CookieError
+from urllib.parse import quote, unquote
 
 import httpx
 from django.conf import settings
@@ -27,11 +27,15 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "te", "trailer", "transfer-encoding", "upgrade"}
 # Set by the gateway from the access token; whatever a caller sends under these names is dropped.
 IDENTITY_HEADERS = {"x-authenticated-user", "x-client-id", "x-scopes"}
-# Not passed upstream: the token itself, and what httpx sets for the upstream connection.
+# Not passed upstream: the token itself, what httpx sets for the upstream connection, and our own
+# site's cookies (the caller's session with this server is none of the upstream's business).
 # Expect: 100-continue was answered (or not) by our own server; httpx does not speak it.
-NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS | {"authorization", "host", "content-length", "expect"}
-# Not passed back: our server writes its own Date and Server; cookies go through response.cookies.
+NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS | {"authorization", "host", "content-length", "expect", "cookie"}
+# Not passed back: our server writes its own Date and Server, and an upstream may not set cookies on
+# this server's origin (they would reach the login, consent and admin pages).
 NOT_RETURNED = HOP_BY_HOP | {"date", "server", "set-cookie"}
+# RFC 3986 §3.3: characters a path segment may hold unescaped; everything else is percent-encoded again.
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 VIA = "1.1 oauth-gateway"
 CHUNK_SIZE = 64 * 1024
 
@@ -54,6 +58,12 @@ class RequestTooLarge(GatewayError):
         super().__init__(f"The request body is over the gateway's limit of {settings.GATEWAY_MAX_BODY_BYTES} bytes.")
 
 
+class BadPath(GatewayError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_request"
+    default_detail = "The path may not contain '.' or '..' segments."
+
+
 class UpstreamUnavailable(GatewayError):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "bad_gateway"
@@ -67,6 +77,24 @@ class UpstreamTimeout(GatewayError):
 
 
 # --- the request ------------------------------------------------------------------------------
+
+def upstream_path(meta, prefix, rest):
+    """The path after /gateway/<prefix>, as the caller encoded it; dot segments are refused.
+
+    The raw request line (gunicorn's RAW_URI) keeps %2F and friends as sent; Django's decoded path is
+    the fallback. A '.' or '..' segment, encoded or not, would let the caller climb out of the route's
+    base path once the URL is normalised (RFC 3986 §5.2.4), so it is refused outright.
+    """
+    raw = (meta.get("RAW_URI") or meta.get("REQUEST_URI") or "").split("?", 1)[0]
+    head = f"/gateway/{prefix}"
+    if raw.startswith(head + "/") or raw == head:
+        path = quote(raw[len(head):], safe=PATH_SAFE + "%")  # already percent-encoded by the caller
+    else:
+        path = quote(rest, safe=PATH_SAFE)
+    if any(part in (".", "..") for part in unquote(path).split("/")):  # %2F-separated dots count too
+        raise BadPath()
+    return path
+
 
 def upstream_headers(incoming, access_token):
     """The caller's ordinary headers, without the token or spoofed identity, plus the token's identity."""
@@ -141,9 +169,7 @@ def streamed_response(upstream):
     fields = {}
     for raw_name, raw_value in upstream.headers.raw:
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        if name.lower() == "set-cookie":
-            _add_cookie(response, value)  # Set-Cookie is the exception to RFC 9110 §5.3
-        elif name.lower() not in dropped:
+        if name.lower() not in dropped:
             fields.setdefault(name.lower(), (name, []))[1].append(value)
     for name, values in fields.values():
         # RFC 9110 §5.3: field lines with the same name combine into one, comma-separated.
@@ -151,13 +177,6 @@ def streamed_response(upstream):
     if "content-type" not in fields:
         del response["Content-Type"]  # not Django's text/html default
     return response
-
-
-def _add_cookie(response, set_cookie):
-    try:
-        response.cookies.load(set_cookie)
-    except CookieError:
-        log.warning("gateway: dropped a Set-Cookie header the upstream sent malformed")
 
 
 def _relay(upstream):

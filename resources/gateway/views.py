@@ -1,7 +1,5 @@
 """The gateway: /gateway/<prefix>/<rest> is checked like every protected API, then forwarded upstream."""
 
-from urllib.parse import quote
-
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
@@ -11,10 +9,6 @@ from rest_framework.views import APIView
 from ..exceptions import MethodNotAllowed
 from ..models import GatewayRoute
 from . import forwarding
-
-# RFC 3986 §3.3: characters a path segment may hold unescaped; everything else is percent-encoded again.
-PATH_SAFE = "/:@!$&'()*+,;=-._~"
-
 
 class CallerAcceptIsForTheUpstream(BaseContentNegotiation):
     """Our own (error) responses are JSON whatever the caller accepts: its Accept header is the upstream's."""
@@ -48,7 +42,8 @@ class GatewayView(APIView):
         length, body = forwarding.request_body(django_request)
         upstream = forwarding.send(
             self.route, request.method,
-            url=self.route.upstream_url_for(quote(rest, safe=PATH_SAFE), django_request.META.get("QUERY_STRING", "")),
+            url=self.route.upstream_url_for(forwarding.upstream_path(django_request.META, prefix, rest or ""),
+                                            django_request.META.get("QUERY_STRING", "")),
             headers=forwarding.upstream_headers(django_request.headers, request.auth),
             body=body, length=length,
         )

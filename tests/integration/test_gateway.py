@@ -221,8 +221,21 @@ def test_upstream_status_headers_and_body_come_back(gateway, as_alice):
     assert r.json() == {"you_sent": "/v1/albums"}
     assert r.headers["Content-Type"] == "application/json"
     assert r.headers["X-Upstream-Version"] == "7"
-    assert r.cookies["upstream_session"] == "abc"
     assert "X-Upstream-Hop" not in r.headers and "Keep-Alive" not in r.headers
+
+
+def test_cookies_do_not_cross_the_gateway(gateway, upstream, as_alice):
+    # Our session cookie is not the upstream's business, and an upstream may not set cookies on our origin.
+    r = requests.post(f"{gateway}/albums", json={"title": "x"}, headers={**as_alice, "Cookie": "sessionid=ours"})
+    assert "Cookie" not in upstream.last["headers"]
+    assert "upstream_session" not in r.headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize("path", ["/%2e%2e/%2e%2e/secret", "/..%2f..%2fsecret", "/a/../../secret", "/%2E/secret"])
+def test_dot_segments_cannot_climb_out_of_the_route(gateway, upstream, as_alice, path):
+    r = requests.get(f"{gateway}{path}", headers=as_alice)
+    assert r.status_code in (400, 404), r.text
+    assert all("secret" not in seen["path"] for seen in upstream.received)
 
 
 def test_response_headers_keep_their_bytes_and_get_no_content_type_added(gateway, as_alice):
