@@ -4,6 +4,7 @@ One pooled httpx client per process; request and response bodies are streamed, n
 """
 
 import logging
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import quote, unquote
 
 import httpx
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 
 # Connections to upstreams are kept alive and reused across requests (httpx is thread-safe).
 # trust_env=False: HTTP(S)_PROXY and .netrc from the environment must not redirect or annotate our calls.
+# The client must not keep cookies: one caller's upstream cookie would be sent on every caller's behalf.
 upstream_client = httpx.Client(
+    cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     trust_env=False,
     follow_redirects=False,
     limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
