@@ -34,9 +34,11 @@ system-packages:
 migrate: setup
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 
+# The issuer follows the port unless OAUTH_ISSUER says otherwise: metadata, `iss` and audiences name it.
+run: export OAUTH_ISSUER ?= http://127.0.0.1:$(PORT)
 run: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers $${WORKERS:-2} --access-logfile -
+	DEBUG=$${DEBUG:-1} $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi --bind 127.0.0.1:$(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -196,6 +196,9 @@ LOGGING = {
         "oauth2_provider": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # pysaml2 and its schema library chatter at INFO; xmlsec1's own complaints stay at WARNING.
+        "xmlschema": {"level": "WARNING"},
+        "saml2": {"level": "WARNING"},
     },
 }
 

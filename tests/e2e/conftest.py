@@ -57,7 +57,7 @@ class E2EDatabase:
 
 def start_server(env, port, log_path, workers=2):
     log = open(log_path, "a")
-    process = subprocess.Popen([str(GUNICORN), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+    process = subprocess.Popen([str(GUNICORN), "-c", "config/gunicorn.conf.py", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
                                 "--graceful-timeout", "5"],
                                cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
