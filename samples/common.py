@@ -28,13 +28,14 @@ def mask(value):
     return value[:6] + "…" if len(value) > 10 else "…"
 
 
+HIDDEN_KEYS = {"password"}  # not even a prefix
 SECRET_KEYS = {"client_secret", "access_token", "refresh_token", "password", "assertion", "client_assertion",
                "code", "code_verifier", "id_token", "token", "private_key", "private_key_pem", "key_pem"}
 
 
 def masked(data):
     if isinstance(data, dict):
-        return {k: (mask(v) if k in SECRET_KEYS else masked(v)) for k, v in data.items()}
+        return {k: ("…" if k in HIDDEN_KEYS else mask(v) if k in SECRET_KEYS else masked(v)) for k, v in data.items()}
     if isinstance(data, list):
         return [masked(v) for v in data]
     return data
@@ -78,7 +79,7 @@ class Sample:
     def show_request(self, method, url, params=None):
         self.say(f"→ {method} {url}")
         if params:
-            self.say(f"  {json.dumps(masked(params))}")
+            self.say(f"  {json.dumps(masked(params), ensure_ascii=False)}")
 
     def show_response(self, response):
         self.say(f"← HTTP {response.status_code}")
@@ -87,7 +88,7 @@ class Sample:
         except ValueError:
             body = None
         if body is not None:
-            self.say(f"  {json.dumps(masked(body))}")
+            self.say(f"  {json.dumps(masked(body), ensure_ascii=False)}")
         return body
 
     def show_token(self, token):

@@ -42,4 +42,8 @@ def run(sample):
     sample.show_response(response)
     if response.status_code != 400:
         raise SampleFailed("the rotated refresh token was accepted again")
-    sample.say("refused, as it must be; the newer tokens are revoked too")
+    check = requests.post(sample.server + "/oauth/tokeninfo", data={"access_token": second["access_token"]}, timeout=15)
+    sample.say(f"refused, as it must be; the newer access token now gets HTTP {check.status_code} from tokeninfo "
+               f"({'revoked with its family' if check.status_code == 400 else 'STILL VALID'})")
+    if check.status_code != 400:
+        raise SampleFailed("the token family was not revoked")

@@ -18,10 +18,10 @@ def run(sample):
         raise SampleFailed(f"the token request failed: {e}")
     sample.show_token(token)
 
-    sample.step("The holder checks it at /oauth/tokeninfo (no client credentials needed)")
-    sample.show_request("GET", sample.server + "/oauth/tokeninfo", {"access_token": token["access_token"]})
-    info = sample.show_response(sample.expect(requests.get(sample.server + "/oauth/tokeninfo",
-                                                           params={"access_token": token["access_token"]}, timeout=15),
+    sample.step("The holder checks it at /oauth/tokeninfo (no client credentials needed; POST keeps it out of URLs)")
+    sample.show_request("POST", sample.server + "/oauth/tokeninfo", {"access_token": token["access_token"]})
+    info = sample.show_response(sample.expect(requests.post(sample.server + "/oauth/tokeninfo",
+                                                            data={"access_token": token["access_token"]}, timeout=15),
                                               what="tokeninfo"))
     sample.say(f"audience={info['audience']} scope={info['scope']!r} expires_in={info['expires_in']}s")
 
