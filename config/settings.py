@@ -42,9 +42,13 @@ INSTALLED_APPS = [
     "oauth_server",
     "resources",
     "saml_bridge",
+    "audit",
+    "axes",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.OpsMiddleware",
     "config.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -55,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.HtmlSecurityHeadersMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -267,3 +272,83 @@ JWT_SIGNING_ALGORITHM = env.str("JWT_SIGNING_ALGORITHM", default="RS256")
 # Encrypts the signing keys' private halves in the database. Empty: derived from SECRET_KEY (then
 # SECRET_KEY_FALLBACKS still decrypt keys stored before a SECRET_KEY change).
 SIGNING_KEY_ENCRYPTION_KEY = env.str("SIGNING_KEY_ENCRYPTION_KEY", default="")
+
+# --- Operations (ops/) ------------------------------------------------------------------------------
+# /metrics answers callers presenting `Authorization: Bearer <METRICS_TOKEN>` (empty: no token accepted),
+# and callers connecting straight from these addresses/CIDRs (never through a proxy: a request carrying
+# X-Forwarded-For/Forwarded, or coming from TRUSTED_PROXIES, needs the token). Everyone else: 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Several gunicorn workers: PROMETHEUS_MULTIPROC_DIR (read by prometheus-client from the environment)
+# must name an empty, writable directory; ops/gunicorn_config.py empties it when the server starts.
+# A Redis that stops answering must not hang requests and probes: bounded connect and socket timeouts.
+if REDIS_URL:
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", env.float("REDIS_CONNECT_TIMEOUT", default=2.0))
+    _redis_options.setdefault("socket_timeout", env.float("REDIS_SOCKET_TIMEOUT", default=2.0))
+
+# --- Abuse resistance and audit (axes, rate limits, audit/) ----------------------------------------
+# Login lockout (django-axes): AXES_FAILURE_LIMIT failed sign-ins for one username (from any address),
+# or LOGIN_FAILURE_LIMIT_PER_IP from one address (for any usernames), within the cool-off time lock that
+# username or address out for the cool-off time. Covers the login page, the admin's login and the
+# password grant. Unlock in admin (Axes > Access attempts: delete the attempt) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`.
+from datetime import timedelta  # noqa: E402
+import re  # noqa: E402
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first, as django-axes requires
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching its limit locks out
+AXES_HANDLER = "accounts.lockout.LockoutHandler"  # the per-IP limit of its own (LOGIN_FAILURE_LIMIT_PER_IP)
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"  # X-Forwarded-For only from TRUSTED_PROXIES
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"  # the login page's "try again in N minutes"
+# Attempts during a lockout do not extend it, so "try again in N minutes" holds; a success does not reset
+# the count either (it would let a guesser reset an address's count by signing in to an account of theirs).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # its INFO lines repeat the audit trail's
+# axes stores the attempt's GET/POST data: mask everything secret the token endpoint may carry.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "client_secret", "client_assertion",
+                             "assertion", "code", "code_verifier", "refresh_token", "token", "csrfmiddlewaretoken"]
+LOGIN_REDIRECT_URL = "connected-apps"  # signing in without a `next` shows the user's connected apps
+
+# Rate limits of the token, revocation and introspection endpoints, per client and per client IP
+# (oauth_server/rate_limits.py): "COUNT/UNIT" with UNIT s, m, h or d, optionally a multiple ("100/10s");
+# 0 or empty turns a limit off. Counted in the cache: Redis when REDIS_URL is set, shared by every process
+# and machine (without it each process counts for itself). Over a limit: 429 slow_down with Retry-After.
+def _rate_limit(name, default):
+    value = env.str(name, default=default).strip().lower()
+    if value in ("", "0"):
+        return None
+    match = re.fullmatch(r"(\d+)/(\d*)([smhd])", value)
+    if not match or int(match[1]) == 0 or match[2] == "0":
+        raise ImproperlyConfigured(f'{name} must look like "600/m" or "100/10s" (0 or empty: no limit), not {value!r}')
+    return value
+
+
+RATE_LIMITS = {
+    "token": {"client": _rate_limit("RATE_LIMIT_TOKEN_PER_CLIENT", "600/m"),
+              "ip": _rate_limit("RATE_LIMIT_TOKEN_PER_IP", "1200/m")},
+    "revoke": {"client": _rate_limit("RATE_LIMIT_REVOKE_PER_CLIENT", "600/m"),
+               "ip": _rate_limit("RATE_LIMIT_REVOKE_PER_IP", "1200/m")},
+    # Resource servers may introspect every call they receive: more room.
+    "introspect": {"client": _rate_limit("RATE_LIMIT_INTROSPECT_PER_CLIENT", "3000/m"),
+                   "ip": _rate_limit("RATE_LIMIT_INTROSPECT_PER_IP", "6000/m")},
+}
+
+# The audit trail (audit/): rows in the database (admin > Audit trail) and one JSON object per line on
+# the "audit" logger: stderr, or AUDIT_LOG_FILE when set (reopened when rotated away).
+AUDIT_LOG_FILE = env.str("AUDIT_LOG_FILE", default="")
+LOGGING["formatters"]["audit_json"] = {"format": "%(message)s"}
+LOGGING["handlers"]["audit"] = (
+    {"class": "logging.handlers.WatchedFileHandler", "filename": AUDIT_LOG_FILE, "formatter": "audit_json"}
+    if AUDIT_LOG_FILE else {"class": "logging.StreamHandler", "formatter": "audit_json"}
+)
+LOGGING["loggers"]["audit"] = {"handlers": ["audit"], "level": "INFO", "propagate": False}

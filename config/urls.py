@@ -14,4 +14,5 @@ urlpatterns = [
     path("saml/", include("saml_bridge.urls")),
     path(".well-known/oauth-authorization-server", MetadataView.as_view(), name="oauth-metadata"),
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
+    path("", include("ops.urls")),
 ]

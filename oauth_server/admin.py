@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+import audit
+
 from .constants import AccessTokenFormat, GrantType
 from .models import Client, Consent, Scope, SigningKey
 
@@ -111,6 +113,9 @@ class ClientAdmin(admin.ModelAdmin):
         elif not change:
             request.new_client_secret = obj.set_new_secret()
         super().save_model(request, obj, form, change)
+        audit.record(audit.Event.CLIENT_CHANGED if change else audit.Event.CLIENT_CREATED, request=request,
+                     client=obj, user=request.user,
+                     detail=f"in admin: {', '.join(form.changed_data)}" if change else "in admin")
 
     def response_add(self, request, obj, post_url_continue=None):
         secret = getattr(request, "new_client_secret", None)
@@ -143,21 +148,37 @@ class ClientAdmin(admin.ModelAdmin):
         secret = client.set_new_secret()
         client.save(update_fields=["client_secret", "updated"])
         self.log_change(request, client, "Regenerated the client secret.")
+        audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
+                     detail="in admin: client secret regenerated")
         return show_secret(request, client, secret, "regenerated")
 
     @admin.action(description="Disable selected clients (their tokens stop working)")
     def disable_clients(self, request, queryset):
+        clients = list(queryset)  # before the update: the admin's filter may be on `enabled`
         count = queryset.update(enabled=False)
+        for client in clients:
+            audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
+                         detail="in admin: disabled")
         self.message_user(request, f"Disabled {count} client(s).")
 
     @admin.action(description="Enable selected clients")
     def enable_clients(self, request, queryset):
+        clients = list(queryset)  # before the update: the admin's filter may be on `enabled`
         count = queryset.update(enabled=True)
+        for client in clients:
+            audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
+                         detail="in admin: enabled")
         self.message_user(request, f"Enabled {count} client(s).")
 
     @admin.action(description="Revoke all tokens of selected clients")
     def revoke_tokens(self, request, queryset):
-        total = sum(client.revoke_all_tokens() for client in queryset)
+        total = 0
+        for client in queryset:
+            revoked = client.revoke_all_tokens()
+            total += revoked
+            audit.record(audit.Event.TOKEN_REVOKED, request=request, client=client, user=request.user,
+                         detail=f"in admin: all tokens of the client ({revoked} access token(s) and their "
+                                "refresh tokens)")
         self.message_user(request, format_html("Revoked {} access token(s) and their refresh tokens.", total))
 
 

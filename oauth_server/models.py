@@ -3,6 +3,7 @@
 import hashlib
 import json
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -10,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from oauth2_provider.models import AbstractApplication, RefreshToken, get_access_token_model
+from oauth2_provider.models import AbstractApplication, RefreshToken, get_access_token_model, get_grant_model
+
+import audit
 
 from . import client_keys, client_secrets
 from .constants import (
@@ -226,7 +229,7 @@ class Consent(models.Model):
         return set(self.scope.split())
 
 
-def consent_grant(*, user, client, scopes):
+def consent_grant(*, user, client, scopes, request=None):
     """Record that `user` approved `client` for `scopes`, widening an earlier consent."""
     with transaction.atomic():
         consent, created = Consent.objects.select_for_update().get_or_create(
@@ -235,7 +238,50 @@ def consent_grant(*, user, client, scopes):
         if not created and not set(scopes) <= consent.scope_set:
             consent.scope = " ".join(sorted(consent.scope_set | set(scopes)))
             consent.save(update_fields=["scope", "updated"])
+        audit.record(audit.Event.CONSENT_GRANTED, request=request, client=client, user=user, scopes=sorted(set(scopes)))
     return consent
+
+
+@dataclass(frozen=True)
+class ConsentRevocation:
+    """What consent_revoke took away."""
+
+    scopes: tuple  # of the consent removed; empty when there was none
+    access_tokens: int
+    refresh_tokens: int
+    codes: int  # authorization codes issued but not yet exchanged
+
+    @property
+    def anything(self):
+        return bool(self.scopes or self.access_tokens or self.refresh_tokens or self.codes)
+
+
+def consent_revoke(*, user, client, request=None):
+    """`user` withdraws `client`'s access: the consent, and every token and unused code of `client` for `user`.
+
+    The client must ask for consent again; its tokens for this user fail at once (refresh tokens are
+    marked revoked, access tokens deleted, as Client.revoke_all_tokens does). Other users' tokens stay.
+    """
+    AccessToken = get_access_token_model()
+    with transaction.atomic():
+        consent = Consent.objects.select_for_update().filter(user=user, client=client).first()
+        scopes = tuple(sorted(consent.scope_set)) if consent else ()
+        if consent:
+            consent.delete()
+        refresh = RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).update(
+            revoked=timezone.now())
+        _, deleted = AccessToken.objects.filter(user=user, application=client).delete()
+        _, codes = get_grant_model().objects.filter(user=user, application=client).delete()
+        revoked = ConsentRevocation(scopes=scopes, access_tokens=deleted.get(AccessToken._meta.label, 0),
+                                    refresh_tokens=refresh, codes=codes.get(get_grant_model()._meta.label, 0))
+        if scopes:
+            audit.record(audit.Event.CONSENT_REVOKED, request=request, client=client, user=user, scopes=scopes,
+                         detail="withdrawn by the user")
+        if revoked.access_tokens or revoked.refresh_tokens or revoked.codes:
+            audit.record(audit.Event.TOKEN_REVOKED, request=request, client=client, user=user,
+                         detail=f"user withdrew consent: {revoked.access_tokens} access token(s), "
+                                f"{revoked.refresh_tokens} refresh token(s), {revoked.codes} unused code(s)")
+    return revoked
 
 
 class UsedAuthorizationCode(models.Model):

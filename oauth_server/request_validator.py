@@ -14,10 +14,13 @@ from datetime import timedelta
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
+
+import audit
 
 from . import client_secrets
 from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, GrantType
@@ -82,36 +85,51 @@ class RequestValidator(OAuth2Validator):
                 request=request,
             )
         if not methods:
-            return False
+            return self._client_auth_failed(request, "no client credentials", client=request.client_id)
         method = methods[0]
         if method == ClientAuthMethod.PRIVATE_KEY_JWT:
             return self._authenticate_private_key_jwt(request)
         if method == ClientAuthMethod.CLIENT_SECRET_BASIC:
             client_id, secret = self._basic_credentials(request)
             if request.client_id is not None and client_id is not None and request.client_id != client_id:
-                return False
+                return self._client_auth_failed(request, "client_id differs from the Basic header's", client=client_id)
         else:
             client_id, secret = request.client_id, request.client_secret
         client = self._load_application(client_id, request) if client_id else None
         if client is None:
             client_secrets.check_client_secret(secret, None)  # same work as a wrong secret
-            return False
+            return self._client_auth_failed(request, "unknown or disabled client", client=client_id)
         if client.token_endpoint_auth_method != method:
-            return False
+            return self._client_auth_failed(request, f"{method} is not the client's registered method", client=client)
         if not client.check_secret(secret):
-            return False
+            return self._client_auth_failed(request, "wrong client secret", client=client)
         request.client_id = client.client_id
         return True
+
+    def _client_auth_failed(self, request, reason, *, client=None):
+        """Audit a failed client authentication (client: the Client, or the client_id it claimed); False."""
+        path = (getattr(request, "uri", "") or "").split("?", 1)[0]
+        audit.record(audit.Event.CLIENT_AUTH_FAILED, request=request, client=client,
+                     grant_type=getattr(request, "grant_type", None) or "", detail=f"{reason} at {path}")
+        return False
+
+    def authenticate_client_id(self, client_id, request, *args, **kwargs):
+        if super().authenticate_client_id(client_id, request, *args, **kwargs):
+            return True
+        return self._client_auth_failed(request, "unknown, disabled or confidential client without credentials",
+                                        client=getattr(request, "client", None) or client_id)
 
     def _authenticate_private_key_jwt(self, request):
         """RFC 7523 §2.2 and §3: the client_assertion is a JWT the client signed (iss = sub = client_id)."""
         if getattr(request, "client_assertion_type", None) != CLIENT_ASSERTION_TYPE_JWT_BEARER:
+            self._client_auth_failed(request, "client_assertion_type is not jwt-bearer")
             raise errors.InvalidClientError(
                 description=f"client_assertion_type must be {CLIENT_ASSERTION_TYPE_JWT_BEARER} (RFC 7523 §2.2).",
                 request=request,
             )
         assertion = getattr(request, "client_assertion", None)
         if not assertion:
+            self._client_auth_failed(request, "missing client_assertion")
             raise errors.InvalidClientError(description="Missing client_assertion (RFC 7523 §2.2).", request=request)
         issuer = unverified_issuer(assertion)
         # RFC 7521 §4.2: a client_id sent beside the assertion must name the same client.
@@ -128,6 +146,9 @@ class RequestValidator(OAuth2Validator):
         except AssertionRejected as rejected:
             log.info("client_assertion refused (client %s): %s", client.client_id if client else "unknown",
                      rejected.reason)
+            audit.record(audit.Event.ASSERTION_REFUSED, request=request, client=client or issuer,
+                         detail=f"private_key_jwt: {rejected.reason}")
+            self._client_auth_failed(request, "client assertion refused", client=client or issuer)
             if rejected.key_related:
                 return False
             raise errors.InvalidClientError(description=f"client_assertion refused: {rejected.reason}",
@@ -171,7 +192,7 @@ class RequestValidator(OAuth2Validator):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
-            self._revoke_tokens_of_replayed_code(code, client)
+            self._revoke_tokens_of_replayed_code(code, client, request)
             return False
         # Claim the code: of concurrent exchanges, exactly one DELETE removes the row.
         claimed, _ = Grant.objects.filter(pk=grant.pk).delete()
@@ -188,11 +209,15 @@ class RequestValidator(OAuth2Validator):
         request.user = grant.user
         return True
 
-    def _revoke_tokens_of_replayed_code(self, code, client):
+    def _revoke_tokens_of_replayed_code(self, code, client, request=None):
         # RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
         used = UsedAuthorizationCode.objects.filter(code_checksum=token_checksum(code), client=client).first()
         if used is not None:
+            issued = AccessToken.objects.select_related("user").filter(pk=used.access_token_id).first()
             used.revoke_issued_tokens()
+            audit.record(audit.Event.CODE_REUSE_DETECTED, request=request, client=client,
+                         user=issued.user if issued else None, grant_type="authorization_code",
+                         detail="authorization code presented again: the tokens issued from it were revoked")
 
     def get_code_challenge(self, code, request):
         return request.exchanged_grant.code_challenge or None
@@ -229,11 +254,52 @@ class RequestValidator(OAuth2Validator):
             used_code.access_token_id = access_token.pk if access_token else None
             used_code.token_family = refresh_token.token_family if refresh_token else None
             used_code.save(update_fields=["access_token_id", "token_family"])
+        # Audit: one INSERT, in DOT's transaction; client, user and scopes are already loaded.
+        grant_type = request.grant_type or ("implicit" if getattr(request, "response_type", None) == "token" else "")
+        audit.record(audit.Event.TOKEN_REFRESHED if grant_type == "refresh_token" else audit.Event.TOKEN_ISSUED,
+                     request=request, client=request.client, user=request.user, grant_type=grant_type,
+                     scopes=token.get("scope", ""))
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            self._audit_refresh_reuse(refresh_token, client, request)
             return False
         return refresh_token_expires_at(request.refresh_token_instance) > timezone.now()
+
+    def _audit_refresh_reuse(self, refresh_token, client, request):
+        # Only on refusals: DOT revokes the whole family when a revoked (e.g. rotated) token comes back.
+        rt = (RefreshToken.objects.select_related("user").filter(token_checksum=token_checksum(refresh_token))
+              .order_by(F("revoked").desc(nulls_first=True)).first())
+        if rt is None or rt.revoked is None:
+            return
+        audit.record(audit.Event.REFRESH_REUSE_DETECTED, request=request, client=client, user=rt.user,
+                     grant_type="refresh_token",
+                     detail="a revoked or rotated refresh token was presented: its token family was revoked"
+                            + ("" if rt.application_id == client.pk else " (the token is another client's)"))
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        found = self._revocable_token(token, request)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if found is not None:
+            kind, user, scope = found
+            audit.record(audit.Event.TOKEN_REVOKED, request=request, client=request.client, user=user, scopes=scope,
+                         detail=f"{kind} revoked by its client (RFC 7009)")
+
+    def _revocable_token(self, token, request):
+        """(kind, user, scope) of the live token of the calling client that revoke_token will revoke, or None."""
+        client_pk = getattr(request.client, "pk", None)
+        if client_pk is None:
+            return None
+        checksum = token_checksum(token)
+        at = (AccessToken.objects.select_related("user")
+              .filter(token_checksum=checksum, application_id=client_pk).first())
+        if at is not None:
+            return "access token", at.user, at.scope
+        rt = (RefreshToken.objects.select_related("user", "access_token")
+              .filter(token_checksum=checksum, application_id=client_pk, revoked__isnull=True).first())
+        if rt is not None:
+            return "refresh token", rt.user, rt.access_token.scope if rt.access_token else ""
+        return None
 
     # --- introspection (RFC 7662) -----------------------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):

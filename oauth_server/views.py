@@ -13,7 +13,7 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from . import signing_keys
+from . import rate_limits, signing_keys
 from .constants import (
     ASSERTION_SIGNING_ALGORITHMS,
     SUPPORTED_CLIENT_AUTH_METHODS,
@@ -66,6 +66,10 @@ class ClientAuthenticatedEndpoint(OAuthLibMixin, View):
     http_method_names = ["post", "get", "put", "patch", "delete", "head", "options"]
 
     def dispatch(self, request, *args, **kwargs):
+        # Rate limits per client and per address (the URL names: token, revoke, introspect).
+        limited = rate_limits.check(request, getattr(request.resolver_match, "url_name", None))
+        if limited is not None:
+            return limited
         error = malformed_request_error(request)
         if error is not None:
             return error
@@ -159,8 +163,14 @@ class ConsentView(dot_views.AuthorizationView):
         if client is None or not set(scopes) <= client.allowed_scope_names():
             return HttpResponseBadRequest("The authorization form was altered.")
         if form.cleaned_data.get("allow"):
-            consent_grant(user=self.request.user, client=client, scopes=scopes)
+            consent_grant(user=self.request.user, client=client, scopes=scopes, request=self.request)
         return super().form_valid(form)
+
+    def redirect(self, redirect_to, application):
+        # Every redirect back to the client may carry a code or a token (or state): no Referer from it.
+        response = super().redirect(redirect_to, application)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 def absolute(path):

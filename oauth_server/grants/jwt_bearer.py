@@ -18,6 +18,8 @@ import logging
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
+import audit
+
 from ..constants import GrantType
 from ..jwt_assertions import (
     AssertionRejected,
@@ -83,15 +85,18 @@ class JWTBearerGrant(GrantTypeBase):
         try:
             check_form(assertion)  # size before anything is parsed, then the header
         except AssertionRejected as rejected:
+            _refused(request, request.client_id, rejected.reason)
             raise errors.InvalidGrantError(description=rejected.reason, request=request) from None
         issuer = unverified_issuer(assertion)
         if request.client_id and issuer != request.client_id:
+            _refused(request, request.client_id, "issuer (iss) is not the client_id of the request")
             raise errors.InvalidGrantError(description="issuer (iss) is not the client_id of the request",
                                            request=request)
         # _load_application returns None for an unknown or disabled client.
         client = self.request_validator._load_application(issuer, request) if issuer else None
         if client is None:
             log.info("JWT-bearer assertion refused: issuer is not a registered, enabled client")
+            _refused(request, issuer, "issuer (iss) is not a registered, enabled client")
             raise errors.InvalidGrantError(description="issuer (iss) is not a registered, enabled client",
                                            request=request)
         return client
@@ -102,4 +107,10 @@ class JWTBearerGrant(GrantTypeBase):
                                     purpose=Purpose.AUTHORIZATION_GRANT)
         except AssertionRejected as rejected:
             log.info("JWT-bearer assertion of client %s refused: %s", client.client_id, rejected.reason)
+            _refused(request, client, rejected.reason)
             raise errors.InvalidGrantError(description=rejected.reason, request=request) from None
+
+
+def _refused(request, client, reason):
+    audit.record(audit.Event.ASSERTION_REFUSED, request=request, client=client, grant_type=GrantType.JWT_BEARER,
+                 detail=f"JWT bearer: {reason}")

@@ -14,6 +14,7 @@ import logging
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
+import audit
 from saml_bridge import registry
 from saml_bridge.assertions import (
     AssertionRejected,
@@ -80,4 +81,6 @@ class SAML2BearerGrant(GrantTypeBase):
             return resolve_user(verified)
         except AssertionRejected as rejected:
             log.info("SAML 2.0 bearer assertion of client %s refused: %s", request.client.client_id, rejected.reason)
+            audit.record(audit.Event.ASSERTION_REFUSED, request=request, client=request.client,
+                         grant_type=GrantType.SAML2_BEARER, detail=f"SAML 2.0 bearer: {rejected.reason}")
             raise errors.InvalidGrantError(description=rejected.reason, request=request) from None
