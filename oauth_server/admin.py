@@ -13,8 +13,15 @@ from django.utils.html import format_html
 
 import audit
 
-from .constants import AccessTokenFormat, GrantType
+from .constants import AccessTokenFormat, ClientAuthMethod, GrantType
 from .models import Client, Consent, Scope, SigningKey
+
+
+class OptionalJSONField(forms.JSONField):
+    """An empty box, not `null` or `{}`, when there is nothing yet."""
+
+    def prepare_value(self, value):
+        return "" if value in (None, {}) else super().prepare_value(value)
 
 
 class ClientForm(forms.ModelForm):
@@ -22,7 +29,7 @@ class ClientForm(forms.ModelForm):
         choices=GrantType.choices, widget=forms.CheckboxSelectMultiple,
         help_text="A request for any other grant gets unauthorized_client.",
     )
-    jwks = forms.JSONField(
+    jwks = OptionalJSONField(
         required=False, label="JWKS", widget=forms.Textarea(attrs={"rows": 8, "cols": 90}),
         error_messages={"invalid": 'The JWKS is not valid JSON. It looks like {"keys": [{"kty": "RSA", ...}]}.'},
         help_text=Client._meta.get_field("jwks").help_text,
@@ -38,6 +45,14 @@ class ClientForm(forms.ModelForm):
 
     def clean_jwks(self):
         return self.cleaned_data.get("jwks") or {}
+
+    def clean(self):
+        cleaned = super().clean()
+        # A public client has no secret: unless the admin chose a method, it authenticates with "none".
+        if (cleaned.get("client_type") == Client.CLIENT_PUBLIC
+                and "token_endpoint_auth_method" not in self.changed_data):
+            cleaned["token_endpoint_auth_method"] = ClientAuthMethod.NONE
+        return cleaned
 
     def _post_clean(self):
         super()._post_clean()
@@ -78,6 +93,7 @@ def show_secret(request, client, secret, action):
 
 class ClientAdmin(admin.ModelAdmin):
     form = ClientForm
+    view_on_site = False  # DOT's get_absolute_url points at its own management views, not installed here
     list_display = ("name", "client_id", "client_type", "grant_types", "enabled", "created")
     list_filter = ("enabled", "client_type", "token_endpoint_auth_method")
     search_fields = ("name", "client_id", "contact_email")

@@ -110,6 +110,11 @@ class Client(AbstractApplication):
     def is_usable(self, request):
         return self.enabled
 
+    def redirect_uri_allowed(self, uri):
+        """Exact string matching against the registered URIs (RFC 9700 §4.1.3): no port or path leeway,
+        not even for loopback addresses."""
+        return uri in self.redirect_uris.split()
+
     @property
     def is_public(self):
         return self.client_type == self.CLIENT_PUBLIC

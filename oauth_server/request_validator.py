@@ -226,7 +226,12 @@ class RequestValidator(OAuth2Validator):
         return request.exchanged_grant.code_challenge_method or None
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
-        return request.exchanged_grant.redirect_uri_allowed(redirect_uri)
+        # RFC 6749 §4.1.3: identical to the authorization request's, compared as strings (RFC 9700 §4.1.3).
+        return redirect_uri == request.exchanged_grant.redirect_uri
+
+    def get_default_redirect_uri(self, client_id, request, *args, **kwargs):
+        """Never guess: authorization and token requests must name their redirect URI (as OAuth 2.1 does)."""
+        raise errors.MissingRedirectURIError(request=request)
 
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
         return request.exchanged_grant.scope.split()
@@ -264,6 +269,8 @@ class RequestValidator(OAuth2Validator):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             self._audit_refresh_reuse(refresh_token, client, request)
             return False
+        if request.user is not None and not request.user.is_active:
+            return False  # no new tokens for a deactivated resource owner
         return refresh_token_expires_at(request.refresh_token_instance) > timezone.now()
 
     def _audit_refresh_reuse(self, refresh_token, client, request):
@@ -334,7 +341,7 @@ class RequestValidator(OAuth2Validator):
             .first()
         )
         # A refresh token whose access token is gone was revoked with it (DOT's rule).
-        if rt is None or rt.access_token is None or not rt.application.enabled:
+        if rt is None or rt.access_token is None or not rt.application.enabled or not rt.user.is_active:
             return None
         expires = refresh_token_expires_at(rt)
         if expires <= timezone.now():

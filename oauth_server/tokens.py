@@ -32,4 +32,6 @@ def find_active_access_token(raw_token):
         return None
     if access_token.application is None or not access_token.application.enabled:
         return None
+    if access_token.user is not None and not access_token.user.is_active:
+        return None  # a deactivated resource owner's tokens stop working with the account
     return access_token

@@ -1,6 +1,7 @@
 """Thin views around oauthlib: parse and reject malformed requests, call, shape the response."""
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -34,16 +35,22 @@ def oauth_error(error, description, status=400):
     return response
 
 
+PARAMETER_NAME = re.compile(r"^[a-z_]{1,40}$")  # every OAuth parameter name looks like this
+
+
 def malformed_request_error(request):
     """The §5.2 error for a POST that oauthlib should not even see, or None."""
     if request.method != "POST":
-        return oauth_error("invalid_request", "Use POST.", status=405)
+        response = oauth_error("invalid_request", "Use POST.", status=405)
+        response["Allow"] = "POST"
+        return response
     if request.content_type != FORM_CONTENT_TYPE:
         return oauth_error("invalid_request", f"The request body must be {FORM_CONTENT_TYPE}.")
     # RFC 6749 §3.1 and §3.2: parameters MUST NOT be included more than once.
     for name, values in request.POST.lists():
         if len(values) > 1:
-            return oauth_error("invalid_request", f"Duplicate {name} parameter.")
+            named = name if PARAMETER_NAME.match(name) else "a"  # never echo arbitrary input
+            return oauth_error("invalid_request", f"Duplicate {named} parameter.")
     return None
 
 
@@ -79,6 +86,10 @@ class ClientAuthenticatedEndpoint(OAuthLibMixin, View):
 
 class TokenView(ClientAuthenticatedEndpoint):
     def respond(self, request):
+        if not request.POST.get("grant_type"):
+            # RFC 6749 §5.2: a missing parameter is invalid_request (oauthlib would say unsupported_grant_type).
+            error = oauth_error("invalid_request", "Missing grant_type parameter.")
+            return None, {}, error.content, 400
         return self.create_token_response(request)
 
 
@@ -168,9 +179,24 @@ class ConsentView(dot_views.AuthorizationView):
 
     def redirect(self, redirect_to, application):
         # Every redirect back to the client may carry a code or a token (or state): no Referer from it.
-        response = super().redirect(redirect_to, application)
+        response = super().redirect(self.authorization_response_uri(redirect_to), application)
         response["Referrer-Policy"] = "no-referrer"
         return response
+
+    def authorization_response_uri(self, uri):
+        """Every answer to the client names us (RFC 9207 §2, errors included); implicit answers,
+        errors included, travel in the fragment (RFC 6749 §4.2.2.1)."""
+        parts = urlsplit(uri)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        fragment = parse_qsl(parts.fragment, keep_blank_values=True)
+        implicit = (self.request.POST.get("response_type") or self.request.GET.get("response_type")) == "token"
+        if implicit and any(name == "error" for name, _ in query):
+            answer = {"error", "error_description", "error_uri", "state"}
+            fragment += [(n, v) for n, v in query if n in answer]
+            query = [(n, v) for n, v in query if n not in answer]
+        if not any(name == "iss" for name, _ in query + fragment):
+            (fragment if implicit else query).append(("iss", settings.OAUTH_ISSUER))
+        return urlunsplit(parts._replace(query=urlencode(query), fragment=urlencode(fragment)))
 
 
 def absolute(path):

@@ -91,3 +91,22 @@ def test_token_grant_and_consent_lists_are_searchable(admin_client, backup_servi
                  "/admin/oauth2_provider/grant/", "/admin/oauth_server/consent/"):
         response = admin_client.get(path, {"q": "alice"})
         assert response.status_code == 200, path
+
+
+def test_add_form_starts_clean(admin_client, scopes):
+    page = admin_client.get("/admin/oauth_server/client/add/").content.decode()
+    assert ">null</textarea>" not in page
+
+
+def test_public_client_defaults_to_no_client_authentication(admin_client, scopes):
+    # The form as the browser submits it: the method select still shows its default.
+    form = add_form(scopes, client_type="public", name="Gallery SPA", token_endpoint_auth_method="client_secret_basic")
+    response = admin_client.post("/admin/oauth_server/client/add/", form, follow=True)
+    assert response.status_code == 200
+    client = Client.objects.get(name="Gallery SPA")
+    assert client.token_endpoint_auth_method == "none" and client.client_secret == ""
+
+
+def test_client_change_page_has_no_broken_view_on_site_link(admin_client, backup_service):
+    page = admin_client.get(f"/admin/oauth_server/client/{backup_service.model.pk}/change/").content.decode()
+    assert "View on site" not in page

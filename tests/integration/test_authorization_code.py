@@ -213,3 +213,39 @@ def test_disabled_client_cannot_start_a_flow(server, photo_printer, alice):
     page = login_and_open(server, authorize_url(server, photo_printer.client_id))
     assert page.status_code == 400 and "Location" not in page.headers
     assert "invalid_client_id" in page.text or "invalid_request" in page.text
+
+
+def test_every_answer_names_the_issuer_errors_included(server, photo_printer, alice):
+    # RFC 9207 §2: iss in error responses too, so a client can detect mix-up attacks.
+    denied = Browser().authorize(authorize_url(server, photo_printer.client_id), "alice", PASSWORDS["alice"],
+                                 decision="deny")
+    assert callback_params(denied)["iss"] == server.url
+    assert get_code(server, photo_printer, scope="nuclear-codes")["iss"] == server.url
+
+
+def test_token_request_must_repeat_the_redirect_uri(server, photo_printer, alice):
+    # RFC 6749 §4.1.3: required when the authorization request had one (and we require it there).
+    code = get_code(server, photo_printer)["code"]
+    r = exchange(server, photo_printer, code, redirect_uri=None)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+
+
+def test_authorization_request_without_redirect_uri_is_refused(server, photo_printer, alice):
+    page = login_and_open(server, authorize_url(server, photo_printer.client_id, redirect_uri=None))
+    assert page.status_code == 400 and "Location" not in page.headers
+
+
+def test_loopback_redirect_uri_must_match_to_the_port(server, photo_printer, alice):
+    for other in ("http://127.0.0.1:9999/callback", "http://127.0.0.1/callback"):
+        page = login_and_open(server, authorize_url(server, photo_printer.client_id, redirect_uri=other))
+        assert page.status_code == 400 and "Location" not in page.headers, other
+
+
+def test_deactivated_users_tokens_stop_working(server, photo_printer, alice):
+    token = exchange(server, photo_printer, get_code(server, photo_printer)["code"]).json()
+    alice.is_active = False
+    alice.save()
+    assert requests.post(server.tokeninfo, data={"access_token": token["access_token"]}).status_code == 400
+    refreshed = requests.post(server.token, data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+                              auth=(photo_printer.client_id, photo_printer.secret))
+    assert refreshed.json()["error"] == "invalid_grant"

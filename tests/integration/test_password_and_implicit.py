@@ -54,3 +54,14 @@ def test_implicit_is_refused_for_a_client_not_allowed_it(server, photo_printer, 
     url = server.authorize + f"?response_type=token&client_id={photo_printer.client_id}&redirect_uri={PRINTER_CALLBACK}&scope=photos"
     params = callback_params(Browser().authorize(url, "alice", PASSWORDS["alice"]))
     assert params["error"] == "unauthorized_client"
+
+
+def test_implicit_errors_come_back_in_the_fragment_with_the_issuer(server, make_client, alice):
+    slideshow = make_client("Slideshow", grants=(G.IMPLICIT,), redirect_uris=[PRINTER_CALLBACK], public=True)
+    url = (server.authorize + f"?response_type=token&client_id={slideshow.client_id}&redirect_uri={PRINTER_CALLBACK}"
+           "&scope=photos&state=s1")
+    callback = Browser().authorize(url, "alice", PASSWORDS["alice"], decision="deny")
+    assert "?" not in callback.split("#")[0]
+    params = callback_params(callback)
+    assert params == {"error": "access_denied", "state": "s1", "iss": server.url} or (
+        params["error"] == "access_denied" and params["iss"] == server.url and params["state"] == "s1")

@@ -26,9 +26,9 @@ def test_wrong_content_type_is_invalid_request(server, backup_service):
     assert_oauth_error(r, "invalid_request")
 
 
-def test_missing_grant_type_is_an_oauth_error(server, backup_service):
+def test_missing_grant_type_is_invalid_request(server, backup_service):
     r = requests.post(server.token, data={"scope": "photos"}, auth=(backup_service.client_id, backup_service.secret))
-    assert r.status_code == 400 and r.json()["error"] in ("invalid_request", "unsupported_grant_type")
+    assert_oauth_error(r, "invalid_request")
 
 
 def test_unknown_grant_type_is_unsupported(server, backup_service):
@@ -45,6 +45,14 @@ def test_device_code_grant_is_not_offered(server, backup_service):
 def test_get_is_refused(server):
     r = requests.get(server.token, params={"grant_type": "client_credentials"})
     assert r.status_code == 405 and r.json()["error"] == "invalid_request"
+    assert r.headers["Allow"] == "POST"
+
+
+def test_arbitrary_parameter_names_are_not_echoed(server, backup_service):
+    r = requests.post(server.token, data=[("<script>", "1"), ("<script>", "2"), ("grant_type", "client_credentials")],
+                      auth=(backup_service.client_id, backup_service.secret))
+    assert_oauth_error(r, "invalid_request")
+    assert "<script>" not in r.text
 
 
 @pytest.mark.parametrize("body", [b"\x00\x01\x02", b"grant_type=%ZZ", b"=&=&&==", "grant_type=\u00e9".encode("latin-1"),
