@@ -12,15 +12,14 @@ The assertion is then checked against every rule of RFC 7523 §3 (jwt_assertions
 Every failure of the assertion is `invalid_grant` with a description naming the rule (§3.1).
 """
 
-import json
 import logging
 
 from oauthlib.oauth2.rfc6749 import errors
-from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 import audit
 
 from ..constants import GrantType
+from .base import AssertionGrant
 from ..jwt_assertions import (
     AssertionRejected,
     Purpose,
@@ -33,36 +32,12 @@ from ..jwt_assertions import (
 log = logging.getLogger(__name__)
 
 
-class JWTBearerGrant(GrantTypeBase):
+class JWTBearerGrant(AssertionGrant):
     grant_type = GrantType.JWT_BEARER
+    spec = "RFC 7523 §2.1"
 
-    def create_token_response(self, request, token_handler):
-        headers = self._get_default_headers()
-        try:
-            self.validate_token_request(request)
-        except errors.OAuth2Error as e:
-            headers.update(e.headers)
-            return headers, e.json, e.status_code
-        # ClientBearerToken adds a refresh token only for a user-bound token of a client allowed refresh_token.
-        token = token_handler.create_token(request, refresh_token=self.refresh_token)
-        for modifier in self._token_modifiers:
-            token = modifier(token)
-        self.request_validator.save_token(token, request)
-        return headers, json.dumps(token), 200
-
-    def validate_token_request(self, request):
-        for validator in self.custom_validators.pre_token:
-            validator(request)
-        if request.grant_type != self.grant_type:
-            raise errors.UnsupportedGrantTypeError(request=request)
-        for param in ("grant_type", "scope", "assertion"):
-            if param in request.duplicate_params:
-                raise errors.InvalidRequestError(description=f"Duplicate {param} parameter.", request=request)
-        assertion = getattr(request, "assertion", None)
-        if not assertion:
-            raise errors.InvalidRequestError(description="Missing assertion parameter (RFC 7523 §2.1).",
-                                             request=request)
-
+    def authenticate_and_verify(self, request):
+        assertion = request.assertion
         if self.request_validator.client_credentials_presented(request):
             # The client authenticated itself: it must be allowed the grant and be the assertion's issuer.
             self.validate_client_confidential(request)
@@ -77,9 +52,6 @@ class JWTBearerGrant(GrantTypeBase):
             self.validate_grant_type(request)
 
         request.user = verified.user
-        self.validate_scopes(request)
-        for validator in self.custom_validators.post_token:
-            validator(request)
 
     def _client_named_by(self, assertion, request):
         try:

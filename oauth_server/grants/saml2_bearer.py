@@ -8,11 +8,9 @@ its refusals into `invalid_grant` whose description names the rule (§3.1), then
 assertion's ID (single use) and maps the subject to the local user the token is issued for.
 """
 
-import json
 import logging
 
 from oauthlib.oauth2.rfc6749 import errors
-from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 import audit
 from saml_bridge import registry
@@ -25,43 +23,19 @@ from saml_bridge.assertions import (
 )
 
 from ..constants import GrantType
+from .base import AssertionGrant
 
 log = logging.getLogger(__name__)
 
 
-class SAML2BearerGrant(GrantTypeBase):
+class SAML2BearerGrant(AssertionGrant):
     grant_type = GrantType.SAML2_BEARER
+    spec = "RFC 7522 §2.1"
 
-    def create_token_response(self, request, token_handler):
-        headers = self._get_default_headers()
-        try:
-            self.validate_token_request(request)
-        except errors.OAuth2Error as e:
-            headers.update(e.headers)
-            return headers, e.json, e.status_code
-        token = token_handler.create_token(request, refresh_token=self.refresh_token)
-        for modifier in self._token_modifiers:
-            token = modifier(token)
-        self.request_validator.save_token(token, request)
-        return headers, json.dumps(token), 200
-
-    def validate_token_request(self, request):
-        for validator in self.custom_validators.pre_token:
-            validator(request)
-        if request.grant_type != self.grant_type:
-            raise errors.UnsupportedGrantTypeError(request=request)
-        for param in ("grant_type", "scope", "assertion"):
-            if param in request.duplicate_params:
-                raise errors.InvalidRequestError(description=f"Duplicate {param} parameter.", request=request)
-        if not getattr(request, "assertion", None):
-            raise errors.InvalidRequestError(description="Missing assertion parameter (RFC 7522 §2.1).",
-                                             request=request)
+    def authenticate_and_verify(self, request):
         self._authenticate_client(request)
         self.validate_grant_type(request)
         request.user = self._user_from_assertion(request)
-        self.validate_scopes(request)
-        for validator in self.custom_validators.post_token:
-            validator(request)
 
     def _authenticate_client(self, request):
         validator = self.request_validator
