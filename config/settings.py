@@ -280,7 +280,7 @@ SIGNING_KEY_ENCRYPTION_KEY = env.str("SIGNING_KEY_ENCRYPTION_KEY", default="")
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 # Several gunicorn workers: PROMETHEUS_MULTIPROC_DIR (read by prometheus-client from the environment)
-# must name an empty, writable directory; ops/gunicorn_config.py empties it when the server starts.
+# must name an empty, writable directory; ops/gunicorn_hooks.py empties it when gunicorn starts.
 # A Redis that stops answering must not hang requests and probes: bounded connect and socket timeouts.
 if REDIS_URL:
     _redis_options = CACHES["default"].setdefault("OPTIONS", {})

@@ -16,3 +16,5 @@ urlpatterns = [
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
     path("", include("ops.urls")),
 ]
+
+handler400 = "config.errors.bad_request"

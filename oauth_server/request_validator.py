@@ -65,6 +65,12 @@ class RequestValidator(OAuth2Validator):
             return True
         return super().client_authentication_required(request, *args, **kwargs)
 
+    def _load_application(self, client_id, request):
+        # PostgreSQL text cannot hold NUL: such an id names no client (and must not become a 500).
+        if not isinstance(client_id, str) or "\x00" in client_id:
+            return None
+        return super()._load_application(client_id, request)
+
     def _basic_credentials(self, request):
         encoded = request.headers["Authorization"][len("Basic "):].strip()
         try:
@@ -175,7 +181,16 @@ class RequestValidator(OAuth2Validator):
         # use the token endpoint to guess users' passwords.
         if not client.allows_grant_type(GrantType.PASSWORD):
             raise errors.UnauthorizedClientError(request=request)
+        if "\x00" in (username or "") or "\x00" in (password or ""):
+            return False
         return super().validate_user(username, password, client, request, *args, **kwargs)
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs):
+        # oauthlib ignores a code_challenge_method sent without a code_challenge: so do we, rather than
+        # store (or reject, as "plain") a method that applies to nothing.
+        if request.code_challenge is None:
+            request.code_challenge_method = None
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         if not scopes:
@@ -266,6 +281,10 @@ class RequestValidator(OAuth2Validator):
                      scopes=token.get("scope", ""))
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        # Lock the token's rows first (TokenView runs refreshes in a transaction): a concurrent request
+        # with the same token waits here, then finds it rotated (revoked) and is treated as reuse.
+        list(RefreshToken.objects.select_for_update().filter(token_checksum=token_checksum(refresh_token))
+             .values_list("pk", flat=True))
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             self._audit_refresh_reuse(refresh_token, client, request)
             return False

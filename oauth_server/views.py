@@ -4,6 +4,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from . import rate_limits, signing_keys
@@ -51,6 +53,8 @@ def malformed_request_error(request):
         if len(values) > 1:
             named = name if PARAMETER_NAME.match(name) else "a"  # never echo arbitrary input
             return oauth_error("invalid_request", f"Duplicate {named} parameter.")
+        if "\x00" in name or "\x00" in values[0]:
+            return oauth_error("invalid_request", "Parameters may not contain NUL characters.")
     return None
 
 
@@ -90,6 +94,11 @@ class TokenView(ClientAuthenticatedEndpoint):
             # RFC 6749 §5.2: a missing parameter is invalid_request (oauthlib would say unsupported_grant_type).
             error = oauth_error("invalid_request", "Missing grant_type parameter.")
             return None, {}, error.content, 400
+        if request.POST["grant_type"] == "refresh_token":
+            # One transaction, so that validate_refresh_token's row lock serialises concurrent uses of
+            # the same refresh token: exactly one rotates it, the others see it revoked (reuse).
+            with transaction.atomic():
+                return self.create_token_response(request)
         return self.create_token_response(request)
 
 
@@ -109,6 +118,11 @@ class TokenInfoView(View):
 
     def get(self, request):
         return self.describe(request.GET.get("access_token"))
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = oauth_error("invalid_request", "Use GET or POST.", status=405)
+        response["Allow"] = "GET, POST"
+        return response
 
     def post(self, request):
         return self.describe(request.POST.get("access_token"))
@@ -151,10 +165,20 @@ class ConsentView(dot_views.AuthorizationView):
         client = Client.objects.get(client_id=credentials["client_id"])
         prompt = set(request.GET.get("prompt", "").split())
         remembered = Consent.objects.covering(request.user, client, scopes)
+        # RFC 8707 resource indicators: a list of absolute URIs; anything else takes DOT's path, which
+        # answers invalid_target.
+        resources = [r for r in request.GET.getlist("resource") if r]
+        if all(is_valid_resource_uri(r) for r in resources):
+            credentials["resource"] = resources
+        else:
+            remembered = None
         if remembered and not prompt & {"consent", "login"}:
-            uri, _headers, _body, _status = self.create_authorization_response(
-                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
-            )
+            try:
+                uri, _headers, _body, _status = self.create_authorization_response(
+                    request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+                )
+            except OAuthToolkitError as error:
+                return self.error_response(error, client)
             return self.redirect(uri, client)
         if "none" in prompt:
             params = {"error": "consent_required", "state": credentials.get("state") or ""}

@@ -25,7 +25,7 @@ def check_operations_settings(app_configs, **kwargs):
     directory = multiprocess_dir()
     if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)):
         problems.append(Error(f"PROMETHEUS_MULTIPROC_DIR ({directory}) is not a writable directory.",
-                              hint="Create it, empty, before gunicorn starts (ops/gunicorn_config.py does).",
+                              hint="Create it, empty, before gunicorn starts (ops.gunicorn_hooks.on_starting does).",
                               id="ops.E002"))
     token = getattr(settings, "METRICS_TOKEN", "")
     if token and len(token) < MIN_METRICS_TOKEN_LENGTH:

@@ -7,8 +7,8 @@ Anything else is counted as "other". No token, client secret, client_id or user 
 
 Several worker processes (gunicorn): set PROMETHEUS_MULTIPROC_DIR to an empty, writable directory in the
 environment of the gunicorn master, so every worker writes its samples there and /metrics adds them up
-(prometheus-client's multiprocess mode). The directory must be emptied when the server starts:
-ops/gunicorn_config.py does that in its `on_starting` hook.
+(prometheus-client's multiprocess mode). The directory must be emptied when the server starts: the
+gunicorn config imports ops/gunicorn_hooks.py, whose `on_starting` hook does that.
 """
 
 import os
@@ -35,8 +35,11 @@ TOKENS_ISSUED = Counter(
     "oauth_tokens_issued", "Access tokens issued, by grant type (token endpoint, and the implicit grant).",
     ["grant_type"],
 )
-AUTHORIZATION_CODES_ISSUED = Counter(
-    "oauth_authorization_codes_issued", "Authorization codes sent to a client's redirect URI."
+# Every metric has labels: in multiprocess mode a metric without labels would open its file in
+# PROMETHEUS_MULTIPROC_DIR at import, in every process that imports Django (manage.py commands too).
+AUTHORIZATIONS = Counter(
+    "oauth_authorizations", "Authorization responses that sent the client a code or (implicit) a token.",
+    ["response_type"],
 )
 OAUTH_ERRORS = Counter(
     "oauth_errors", "OAuth errors answered (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7009), by endpoint and error code.",
@@ -76,7 +79,8 @@ def multiprocess_dir():
 
 def exposition(accept=""):
     """(body, content type): this process's samples, or every worker's in multiprocess mode. The format
-    follows the scraper's Accept header (Prometheus text 0.0.4 by default, OpenMetrics when asked)."""
+    follows the scraper's Accept header (Prometheus text 0.0.4 by default, OpenMetrics when asked).
+    Raises ValueError when PROMETHEUS_MULTIPROC_DIR names no directory."""
     if multiprocess_dir():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

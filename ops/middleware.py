@@ -104,8 +104,9 @@ class OpsMiddleware:
             m.OAUTH_ERRORS.labels("oauth:authorize", m.bounded(params["error"][0], m.OAUTH_ERROR_CODES)).inc()
         elif "access_token" in params:
             m.TOKENS_ISSUED.labels("implicit").inc()
+            m.AUTHORIZATIONS.labels("token").inc()
         elif "code" in params:
-            m.AUTHORIZATION_CODES_ISSUED.inc()
+            m.AUTHORIZATIONS.labels("code").inc()
 
     def _record_gateway(self, match, response):
         route = (match.kwargs.get("prefix") if match is not None else None) or ""

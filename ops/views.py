@@ -78,7 +78,11 @@ def cache_ready():
 def metrics(request):
     if not metrics_allowed(request):
         raise Http404()
-    body, content_type = prometheus.exposition(request.META.get("HTTP_ACCEPT", ""))
+    try:
+        body, content_type = prometheus.exposition(request.META.get("HTTP_ACCEPT", ""))
+    except ValueError as error:  # PROMETHEUS_MULTIPROC_DIR is not a directory (also a system check error)
+        log.error("metrics: %s", error)
+        return HttpResponse("metrics unavailable\n", status=503, content_type="text/plain")
     return HttpResponse(body, content_type=content_type)
 
 

@@ -1,7 +1,6 @@
 """/metrics: Prometheus counters of requests, tokens, OAuth errors and gateway failures; closed to the public."""
 
 import base64
-import json
 import os
 import subprocess
 import sys
@@ -140,7 +139,7 @@ def test_authorization_endpoint_redirects_count_codes_and_errors(http, photo_pri
     http.force_login(alice)
     params = {"client_id": photo_printer.client_id, "response_type": "code", "redirect_uri": PRINTER_CALLBACK,
               "scope": "photos", "state": "s"}
-    codes = sample("oauth_authorization_codes_issued_total")
+    codes = sample("oauth_authorizations_total", response_type="code")
     denied = sample("oauth_errors_total", endpoint="oauth:authorize", error="access_denied")
     page = http.get("/oauth/authorize", params)
     assert page.status_code == 200
@@ -149,7 +148,7 @@ def test_authorization_endpoint_redirects_count_codes_and_errors(http, photo_pri
     assert allowed.status_code == 302 and "code=" in allowed["Location"]
     refused = form_post(http, "/oauth/authorize", {k: v for k, v in form.items() if k != "allow"})
     assert refused.status_code == 302 and "error=access_denied" in refused["Location"]
-    assert sample("oauth_authorization_codes_issued_total") == codes + 1
+    assert sample("oauth_authorizations_total", response_type="code") == codes + 1
     assert sample("oauth_errors_total", endpoint="oauth:authorize", error="access_denied") == denied + 1
 
 
@@ -236,10 +235,18 @@ def test_multiprocess_mode_adds_up_every_workers_samples(tmp_path):
     out = run_python("from ops import metrics; print(metrics.exposition()[0].decode())", env)
     assert 'oauth_tokens_issued_total{grant_type="password"} 6.0' in out
 
-    # The gunicorn config empties the directory when the server starts.
-    config = json.dumps(str(ROOT / "ops" / "gunicorn_config.py"))
-    run_python(f"import runpy; runpy.run_path({config})['on_starting'](None)", env)
+    # The gunicorn hook empties the directory when the server starts.
+    run_python("from ops.gunicorn_hooks import on_starting; on_starting(None)", env)
     assert not list(tmp_path.glob("*.db"))
+
+
+def test_a_missing_multiprocess_directory_is_reported_not_crashed_on(tmp_path):
+    """Django starts (manage.py check can report ops.E002) and /metrics answers 503, not a traceback."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing"), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    out = run_python("import django; django.setup(); from django.test import Client; "
+                     "r = Client().get('/metrics', HTTP_HOST='localhost'); print(r.status_code, r.content)", env)
+    assert out.startswith("503 b'metrics unavailable")
+    assert not (tmp_path / "missing").exists()
 
 
 # --- start-up checks ----------------------------------------------------------------------------------------

@@ -92,3 +92,11 @@ def test_refresh_token_past_the_clients_lifetime_is_refused(server, make_client,
 def test_access_token_lifetime_follows_the_client(server, make_client, alice):
     quick = make_client("Quick", grants=(G.PASSWORD,), access_token_lifetime=120)
     assert password_token(server, quick)["expires_in"] == 120
+
+
+def test_refresh_with_the_same_token_twice_rotates_once_and_treats_the_second_as_reuse(server, mobile_app, alice):
+    first = password_token(server, mobile_app)
+    winner = refresh(server, mobile_app, first["refresh_token"])
+    loser = refresh(server, mobile_app, first["refresh_token"])
+    assert winner.status_code == 200 and loser.json()["error"] == "invalid_grant"
+    assert not active(server, mobile_app, winner.json()["access_token"])

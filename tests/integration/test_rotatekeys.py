@@ -65,8 +65,8 @@ def test_a_token_issued_before_rotation_still_works_after_it(server, jwt_service
 
     # Retiring the old key early is refused while its tokens may be valid; --force does it.
     with pytest.raises(CommandError, match="may be valid until"):
-        run("--retire", old_kid)
-    run("--retire", old_kid, "--force")
+        run(f"--retire={old_kid}")
+    run(f"--retire={old_kid}", "--force")
     assert published_kids(server) == [new_kid]
     assert not accepted_by_tokeninfo(server, before)
     assert accepted_by_tokeninfo(server, after)
@@ -90,12 +90,12 @@ def test_old_key_stays_published_until_the_longest_token_lifetime_has_passed(ser
 def test_retiring_the_current_key_is_refused(db):
     current = signing_keys.current_signing_key()
     with pytest.raises(CommandError, match="is the current signing key"):
-        run("--retire", current.kid)
+        run(f"--retire={current.kid}")
 
 
 def test_retiring_an_unknown_key_is_refused(db):
     with pytest.raises(CommandError, match="No signing key"):
-        run("--retire", "no-such-kid")
+        run("--retire=no-such-kid")
 
 
 def test_json_output_and_es256(db):

@@ -91,3 +91,25 @@ def test_no_scope_and_no_default_scopes_is_invalid_scope(server, make_client):
     client = make_client("No defaults", scopes=["photos"], default_scopes=[])
     r = requests.post(server.token, data={"grant_type": "client_credentials"}, auth=(client.client_id, client.secret))
     assert_oauth_error(r, "invalid_scope")
+
+
+def test_too_many_fields_is_a_json_oauth_error(server):
+    body = "&".join(f"p{i}=x" for i in range(1200))
+    r = requests.post(server.token, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+
+
+def test_nul_characters_are_refused_not_a_server_error(server, backup_service):
+    r = requests.post(server.token, data={"grant_type": "client_credentials", "client_id": "bad\x00id",
+                                          "client_secret": "x"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    import base64
+
+    basic = base64.b64encode(b"bad\x00id:secret").decode()
+    r = requests.post(server.token, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+
+
+def test_tokeninfo_refuses_other_methods_in_json(server):
+    r = requests.put(server.tokeninfo, data={"access_token": "x"})
+    assert r.status_code == 405 and r.json()["error"] == "invalid_request" and "POST" in r.headers["Allow"]

@@ -1,0 +1,179 @@
+"""Schemathesis against the OpenAPI schema of the protected APIs (/api/schema/), with a real token.
+
+Every operation of the schema (userinfo, photos and their image, tokeninfo) gets requests generated from
+the schema, valid and invalid, sent with a valid bearer token that has every scope, for alice, who owns
+some photos. Schemathesis's checks then hold each answer to the schema: no 5xx, documented status codes,
+content types, headers and bodies, invalid data refused, and the operation refusing a request without
+the token. Short form: a few examples per operation; LONG_TESTS=1: many.
+
+The requests go to Django's WSGI application in this process (schemathesis's from_wsgi), so each runs
+inside the test's transaction and leaves nothing behind.
+"""
+
+import base64
+import json
+from urllib.parse import urlencode
+
+import jsonschema
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from oauth_server.constants import GrantType as G
+from resources.models import Photo
+from tests.conftest import PASSWORDS
+from tests.hardening.conftest import scaled
+
+ALL_SCOPES = "photos photos/write userinfo/readonly"
+
+
+@pytest.fixture
+def alice_token(db, make_client, alice, bob, tmp_path, settings):
+    """A bearer token with every scope for alice, who owns photos (and bob, who owns one she must not see)."""
+    settings.MEDIA_ROOT = tmp_path  # uploads made by the fuzzer land here
+    settings.ALLOWED_HOSTS = ["*"]  # schemathesis's WSGI client sends Host: localhost
+    for n in range(3):
+        Photo.objects.create(owner=alice, title=f"Alice {n}", image_url=f"https://images.example/{n}.jpg")
+    Photo.objects.create(owner=bob, title="Bob's", image_url="https://images.example/bob.jpg")
+    app = make_client("API explorer", grants=(G.PASSWORD,))
+    credentials = base64.b64encode(f"{app.client_id}:{app.secret}".encode()).decode()
+    r = Client().post("/oauth/token", urlencode({"grant_type": "password", "username": "alice",
+                                                 "password": PASSWORDS["alice"], "scope": ALL_SCOPES}),
+                      content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert r.status_code == 200, r.content
+    return r.json()["access_token"]
+
+
+def known_mismatches(case, response):
+    """Checks skipped for answers that show a known, reported mismatch between the schema and the API (each
+    pinned by an xfail(strict) test below); every other answer gets every check."""
+    checks = schemathesis.checks
+    path, status = case.operation.path, response.status_code
+    skipped = []
+    if path.startswith("/api/photos/") and case.method in ("POST", "PUT", "PATCH") and status == 400 \
+            and "error" not in _json(response):
+        # DRF's field-validation body: the schema documents 400 as {"error": ...} and cannot express the
+        # "image_url or image, not both" rule, nor the http(s)-only image_url.
+        skipped += [checks.response_schema_conformance, checks.positive_data_acceptance]
+    if path.startswith("/api/photos/{id}") and status == 404:
+        skipped += [checks.status_code_conformance]  # 404 for another owner's or no photo: not documented
+    if path == "/oauth/tokeninfo" and status == 400 and _json(response).get("error") == "invalid_token":
+        # By design (the reference gateway's tokeninfo): 400 for a token that is not valid, which
+        # schemathesis's positive-data check expects to be 401/403/404.
+        skipped += [checks.positive_data_acceptance]
+    if path == "/api/photos/" and case.method == "GET" and status == 200:
+        skipped += [checks.negative_data_rejection]  # DRF's paginator ignores a malformed limit/offset
+    if path.startswith("/api/photos/") and case.method in ("POST", "PUT", "PATCH") and 200 <= status < 300:
+        # Not a bug: DRF ignores read-only (id, created) and unknown fields, an empty multipart file field and
+        # a multipart body without parts, which the schema's request body (readOnly -> absent) calls invalid.
+        skipped += [checks.negative_data_rejection]
+    return skipped
+
+
+def _json(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@pytest.fixture
+def wsgi_app():
+    """Django's WSGI application, minus closing the database connection at each request's end (the test's
+    transaction lives on it), as Django's own test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield WSGIHandler()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+def api_operations(app):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_api_conforms_to_its_schema(alice_token, wsgi_app, mode):
+    """Schemathesis's Python API, one hypothesis run per operation (its pytest plugin's lazy fixtures do not
+    run on pytest 9, and the schema needs the test database, so it cannot be loaded at import time)."""
+    operations = api_operations(wsgi_app)
+    assert {op.label for op in operations} >= {"GET /api/userinfo", "GET /api/photos/", "POST /api/photos/",
+                                               "PATCH /api/photos/{id}/", "GET /oauth/tokeninfo"}
+    headers = {"Authorization": f"Bearer {alice_token}"}
+    for operation in operations:
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=scaled(8, 200), deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def run(case):
+            response = case.call(headers=headers)
+            case.validate_response(response, headers=headers, excluded_checks=known_mismatches(case, response))
+
+        try:
+            run()
+        except Unsatisfiable:
+            # Nothing to break in an operation without parameters or body (negative mode): nothing to test.
+            assert mode == GenerationMode.NEGATIVE, operation.label
+
+
+# --- what schemathesis found: the schema and the API disagree (reported, not fixed here) -------------------
+@pytest.fixture
+def openapi(alice_token):
+    r = Client().get("/api/schema/?format=json")
+    assert r.status_code == 200
+    return json.loads(r.content)
+
+
+def documented(openapi, path, method, status):
+    response = openapi["paths"][path][method]["responses"].get(str(status))
+    if response is None:
+        return None
+    schema = response["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (schema): a field validation error of POST /api/photos/ has DRF's "
+                                       "{field: [messages]} body, but the schema documents 400 as {error, error_description}")
+def test_photo_validation_errors_match_the_documented_400_body(openapi, alice_token):
+    r = Client().post("/api/photos/", {"title": ""}, content_type="application/json",
+                      HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert r.status_code == 400
+    jsonschema.validate(json.loads(r.content), documented(openapi, "/api/photos/", "post", 400))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (schema): the schema lets a photo have neither image_url nor image "
+                                       "(both optional), which the API refuses with 400")
+def test_a_photo_the_schema_allows_is_accepted(openapi, alice_token):
+    reference = openapi["paths"]["/api/photos/"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body_schema = openapi["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert body_schema["required"] == ["title"]  # what the schema says: title alone is a valid photo
+    assert not {"oneOf", "anyOf"} & set(body_schema)
+    r = Client().post("/api/photos/", {"title": "Title only"}, content_type="application/json",
+                      HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert r.status_code == 201, r.content
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (schema): GET /api/photos/{id}/ answers 404 for a photo that is not "
+                                       "the token owner's (or none), a status the schema does not document")
+def test_photo_not_found_is_documented(openapi, alice_token):
+    r = Client().get("/api/photos/999999/", HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert r.status_code == 404
+    assert "404" in openapi["paths"]["/api/photos/{id}/"]["get"]["responses"]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (schema, minor): limit/offset are declared integers, but a malformed "
+                                       "value is silently ignored (DRF's LimitOffsetPagination) instead of refused")
+def test_malformed_pagination_is_refused(alice_token):
+    r = Client().get("/api/photos/", {"limit": "2.5e-3"}, HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert r.status_code == 400
