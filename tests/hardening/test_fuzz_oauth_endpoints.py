@@ -15,7 +15,7 @@ import base64
 import json
 import time
 from collections import Counter
-from urllib.parse import parse_qs, parse_qsl, quote_from_bytes, urlencode, urlsplit
+from urllib.parse import parse_qs, quote_from_bytes, urlencode, urlsplit
 
 import pytest
 import requests
@@ -233,12 +233,8 @@ def noise_requests(draw, values):
 # --- the property ------------------------------------------------------------------------------------------
 def check_response(request, status, content_type, body, location):
     where = f"{request['method']} {request['endpoint']} -> {status}"
-    if status == 500 and known_server_error(request):
-        return  # a known, reported bug: pinned by an xfail test at the end of this module
     assert status < 500, where
     if request["endpoint"] in JSON_ENDPOINTS:
-        if status in (400, 405) and content_type.startswith("text/html") and known_deviation(request):
-            return  # a known, reported bug: pinned by an xfail test at the end of this module
         if status == 200 and request["method"] == "OPTIONS":
             return  # Django's automatic OPTIONS answer (Allow header, empty body) is not an error
         if status >= 400 or body:
@@ -258,74 +254,6 @@ def check_response(request, status, content_type, body, location):
         assert "error" in params or "code" in params or "access_token" in params, f"{where}: {location}"
         return
     assert status in (200, 400, 401, 403, 405), f"{where}"
-
-
-def known_server_error(request):
-    """500s of the authorization endpoint for a signed-in user, each reported and pinned by an xfail test
-    at the end of this module (the property skips exactly these):
-    - a `resource` parameter on the remembered-consent path (oauthlib's string reaches DOT's list field);
-    - code_challenge_method=plain without code_challenge (DOT raises InvalidRequestError inside
-      save_authorization_code; ConsentView.get does not catch it);
-    - code_challenge_method longer than 10 characters without code_challenge (Grant.code_challenge_method
-      is varchar(10): PostgreSQL refuses the insert; SQLite stores it)."""
-    if request["endpoint"] in ("/oauth/token", "/oauth/revoke", "/oauth/introspect") and on_postgresql():
-        return _nul_reaches_a_lookup(request)
-    if request["endpoint"] != "/oauth/authorize" or not request["logged_in"]:
-        return False
-    if on_postgresql() and request["method"] == "GET" and any(
-            name == "client_id" and "\x00" in value for name, value in request["query"]):
-        return True  # the same NUL bug, through the authorization endpoint
-    params = list(request["query"])
-    if request["method"] == "POST":
-        params += parse_qsl(request["body"].decode("utf-8", "replace"), keep_blank_values=True)
-    names = {name for name, _ in params}
-    if request["method"] == "GET" and "resource" in names:
-        return True
-    methods = [value for name, value in params if name == "code_challenge_method"]
-    challenged = any(value for name, value in params if name == "code_challenge")
-    return bool(methods) and not challenged and any(m == "plain" or len(m) > 10 for m in methods)
-
-
-def _nul_reaches_a_lookup(request):
-    """BUG (PostgreSQL): a NUL character in the client_id (Basic header or form) or the password grant's
-    username reaches a database lookup, which psycopg refuses with DataError: 500."""
-    values = []
-    authorization = request["headers"].get("HTTP_AUTHORIZATION", "")
-    if authorization[:6].lower() == "basic ":
-        try:
-            values.append(base64.b64decode(authorization[6:].strip()).decode("utf-8", "replace"))
-        except ValueError:
-            pass
-    body = request["body"].decode("utf-8", "replace")
-    values += [value for name, value in parse_qsl(body, keep_blank_values=True) if name in ("client_id", "username")]
-    return any("\x00" in value for value in values)
-
-
-def known_deviation(request):
-    """Requests that get Django's HTML 400/405 instead of an OAuth error body today. Each class is pinned by
-    an xfail(strict) test at the end of this module; the property skips exactly these."""
-    content_type = request["headers"].get("CONTENT_TYPE") or ""
-    media_type, _, parameters = content_type.partition(";")
-    charset = parameters.lower().replace(" ", "").partition("charset=")[2].split(";")[0]
-    if (request["method"] == "POST" and media_type.strip() == "application/x-www-form-urlencoded"
-            and charset not in ("", "utf-8", "utf8") and _known_codec(charset)):
-        return "form body declared in a charset other than UTF-8: Django raises BadRequest"
-    if request["endpoint"] == "/oauth/tokeninfo":
-        if request["method"] in ("PUT", "PATCH", "DELETE"):
-            return "tokeninfo: Django's bare 405"
-        if request["method"] == "POST" and media_type.strip() == "multipart/form-data":
-            return "tokeninfo: a malformed multipart body makes request.POST raise"
-    return None
-
-
-def _known_codec(name):
-    import codecs
-
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True
 
 
 def send_with_test_client(world, request):
