@@ -1,4 +1,4 @@
-"""Django's own 400 answers (too many fields, too large a body, bad multipart) in the endpoints' language."""
+"""Django's own 400 and 404 answers (too many fields, too large a body, an unknown path) in the endpoints' language."""
 
 from django.http import JsonResponse
 from django.views import defaults
@@ -14,3 +14,11 @@ def bad_request(request, exception):
         response["Cache-Control"] = "no-store"
         return response
     return defaults.bad_request(request, exception)
+
+
+def not_found(request, exception):
+    """A path no view serves: JSON under the API prefixes (their documented 404), Django's page elsewhere."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"error": "not_found", "error_description": "Nothing is served at this path."},
+                            status=404)
+    return defaults.page_not_found(request, exception)

@@ -18,3 +18,4 @@ urlpatterns = [
 ]
 
 handler400 = "config.errors.bad_request"
+handler404 = "config.errors.not_found"

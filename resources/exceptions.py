@@ -70,7 +70,13 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
-    if response is None or isinstance(exc, exceptions.ValidationError):
+    if response is None:
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        # The same {error, error_description} shape as every other error; the per-field detail beside it.
+        response.data = {"error": "invalid_request", "error_description": _validation_summary(response.data),
+                         "fields": response.data}
+        response["Cache-Control"] = "no-store"
         return response
     response.data = {"error": _error_code(exc), "error_description": str(exc.detail)}
     if isinstance(exc, BearerError):
@@ -81,6 +87,15 @@ def api_exception_handler(exc, context):
         response["Allow"] = ", ".join(exc.allowed)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _validation_summary(detail):
+    if isinstance(detail, dict):
+        parts = [f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+                 for field, messages in detail.items()]
+    else:
+        parts = [str(message) for message in (detail if isinstance(detail, list) else [detail])]
+    return _quotable("Invalid request: " + "; ".join(parts))[:500]
 
 
 def _error_code(exc):

@@ -68,6 +68,7 @@ BEARER_ERRORS = {
     "403": _error("insufficient_scope: the token lacks a scope this operation needs, or has no resource owner. "
                   'With `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`.'),
 }
+NOT_FOUND = _error("No such object among the token's resource owner's.")
 GATEWAY_ERRORS = {
     "404": _error("No enabled route has this prefix."),
     "405": _error("The route does not offer this method."),
@@ -79,11 +80,13 @@ GATEWAY_ERRORS = {
 
 def add_bearer_errors_and_other_endpoints(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             if any(SCHEME in requirement for requirement in operation.get("security", [])):
                 for status, response in BEARER_ERRORS.items():
                     operation["responses"].setdefault(status, response)
+                if "{" in path:
+                    operation["responses"].setdefault("404", NOT_FOUND)
     result["paths"][reverse("oauth:tokeninfo")] = _tokeninfo_path()
     for route in GatewayRoute.objects.filter(enabled=True):
         result["paths"][f"/gateway/{route.prefix}/{{path}}"] = _gateway_path(route)
