@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test migrate clean system-packages
+.PHONY: setup run test migrate clean system-packages bench
 
 setup: $(STAMP) system-packages
 
@@ -45,3 +45,17 @@ test: setup
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .demo-clients.json
+
+# The benchmark of issue 7 (bench/README.md): gunicorn + PostgreSQL + wrk on 127.0.0.1, one table.
+# BENCH_ARGS=--quick skips the 1,000,000-token part; --cases 1,2,4 runs a subset; --profile 2,4,6,10 adds py-spy.
+bench: $(STAMP)
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v xmlsec1 >/dev/null 2>&1 || missing="$$missing xmlsec1"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing:$$missing. Install with: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
