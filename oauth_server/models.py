@@ -298,7 +298,12 @@ class UsedAuthorizationCode(models.Model):
     access_token_id = models.BigIntegerField(null=True)
     token_family = models.UUIDField(null=True)
 
-    KEEP_FOR = timedelta(days=1)
+    KEEP_FOR = timedelta(days=1)  # a replay after that is refused, but no longer revokes anything
+
+    @classmethod
+    def purge_old(cls, now=None):
+        deleted, _ = cls.objects.filter(used_at__lt=(now or timezone.now()) - cls.KEEP_FOR).delete()
+        return deleted
 
     def revoke_issued_tokens(self):
         with transaction.atomic():

@@ -84,3 +84,21 @@ def test_seed_demo_is_idempotent_and_writes_working_credentials(db, settings, tm
         client = Client.objects.get(client_id=entry["client_id"])
         assert entry["client_secret"] is None if client.is_public else client.check_secret(entry["client_secret"])
     assert (target.stat().st_mode & 0o077) == 0  # secrets file readable by its owner only
+
+
+def test_purgeused_forgets_only_what_can_no_longer_matter(backup_service):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oauth_server.models import UsedAuthorizationCode, UsedJTI
+
+    old = UsedAuthorizationCode.objects.create(code_checksum="a" * 64, client=backup_service.model)
+    UsedAuthorizationCode.objects.filter(pk=old.pk).update(used_at=timezone.now() - timedelta(days=2))
+    UsedAuthorizationCode.objects.create(code_checksum="b" * 64, client=backup_service.model)
+    UsedJTI.objects.create(key="k1", expires_at=timezone.now() - timedelta(minutes=1))
+    UsedJTI.objects.create(key="k2", expires_at=timezone.now() + timedelta(minutes=5))
+    out = run("purgeused")
+    assert "purged 1 expired JWT ID(s) and 1 old authorization code record(s)" in out
+    assert list(UsedAuthorizationCode.objects.values_list("code_checksum", flat=True)) == ["b" * 64]
+    assert list(UsedJTI.objects.values_list("key", flat=True)) == ["k2"]
