@@ -3,20 +3,12 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from oauth2_provider.models import AccessToken
 
 from oauth_server.constants import GrantType as G
 from oauth_server.models import Client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, db):
-    admin = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-2026")
-    client.force_login(admin)
-    return client
 
 
 def add_form(scopes, **overrides):

@@ -1,7 +1,6 @@
 """Trusted identity providers in Django admin: metadata upload or paste, PEM paste, clear errors."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -13,13 +12,6 @@ pytestmark = pytest.mark.django_db
 
 ADD = "/admin/saml_bridge/trustedidentityprovider/add/"
 LIST = "/admin/saml_bridge/trustedidentityprovider/"
-
-
-@pytest.fixture
-def admin_client(client):
-    admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "admin-test-password")
-    client.force_login(admin)
-    return client
 
 
 def form(**fields):

@@ -4,7 +4,6 @@ import json
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.django_db
 
 RSA, EC = private_key("rsa"), private_key("ec")
 GOOD_JWKS = jwks(public_jwk(RSA, kid="partner-1"), public_jwk(EC, kid="partner-2"))
-
-
-@pytest.fixture
-def admin_client(client, db):
-    admin = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-2026")
-    client.force_login(admin)
-    return client
 
 
 def add_form(scopes, **overrides):
