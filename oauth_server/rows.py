@@ -1,0 +1,99 @@
+"""Model rows for the hot paths, fetched by SQL compiled once instead of on every request.
+
+Every API call, tokeninfo, introspection and token request looks up one token or one client. Through
+the ORM, building and compiling that query costs several times what PostgreSQL needs to answer it
+(bench/README.md, "Where the time goes"). Here the SELECT is written once per database vendor from the
+models' own metadata, values pass through the same converters the ORM applies, and rows become model
+instances with `Model.from_db`, as a queryset would make them. Same rows, same checks: only the
+per-request query building is gone.
+"""
+
+from django.db import connection
+
+
+class Columns:
+    """The columns of `model` a query selects under a table alias, and how their values become an instance.
+
+    `field_names` limits the columns (the others are deferred, loaded on first access as with `.only()`);
+    by default every concrete field is selected.
+    """
+
+    def __init__(self, model, alias, field_names=None):
+        meta = model._meta
+        wanted = set(field_names) if field_names else None
+        # Model.from_db takes the values of a subset of fields in the model's own field order.
+        self.fields = [f for f in meta.concrete_fields if wanted is None or f.name in wanted or f.attname in wanted]
+        self.model = model
+        self.alias = alias
+        self.table = meta.db_table
+        self.attnames = [f.attname for f in self.fields]
+        self.pk_index = self.attnames.index(meta.pk.attname)
+
+    def __len__(self):
+        return len(self.fields)
+
+    def column(self, name):
+        """`alias`.`column` of the field `name`, quoted for the current database."""
+        quote = connection.ops.quote_name
+        return f"{quote(self.alias)}.{quote(self.model._meta.get_field(name).column)}"
+
+    def select_list(self):
+        quote = connection.ops.quote_name
+        return ", ".join(f"{quote(self.alias)}.{quote(f.column)}" for f in self.fields)
+
+    def table_as_alias(self):
+        quote = connection.ops.quote_name
+        return f"{quote(self.table)} {quote(self.alias)}"
+
+    def converters(self):
+        """(position, expression, converters) of each column whose values the ORM converts on this database."""
+        result = []
+        for i, field in enumerate(self.fields):
+            expression = field.get_col(self.alias)
+            column_converters = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+            if column_converters:
+                result.append((i, expression, column_converters))
+        return result
+
+    def instance(self, values, converters):
+        """A model instance from this part of a row, or None when its primary key is NULL (an outer join)."""
+        values = list(values)
+        for i, expression, column_converters in converters:
+            for convert in column_converters:
+                values[i] = convert(values[i], expression, connection)
+        if values[self.pk_index] is None:
+            return None
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+class RowQuery:
+    """One SELECT of a row made of several models' columns, compiled on first use per database vendor.
+
+    `build()` returns (parts, sql): the Columns in the order the SELECT lists them, and the SQL with
+    `%s` placeholders. `fetch_one(params)` returns one instance per part (None for a NULL outer join)
+    followed by the raw values of any columns the SELECT lists after the parts; None when no row matched.
+    """
+
+    def __init__(self, build):
+        self.build = build
+        self.compiled = {}
+
+    def compile(self):
+        vendor = connection.vendor
+        if vendor not in self.compiled:
+            parts, sql = self.build()
+            self.compiled[vendor] = (parts, sql, [part.converters() for part in parts])
+        return self.compiled[vendor]
+
+    def fetch_one(self, params):
+        parts, sql, converters = self.compile()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        instances, start = [], 0
+        for part, part_converters in zip(parts, converters):
+            instances.append(part.instance(row[start:start + len(part)], part_converters))
+            start += len(part)
+        return instances + list(row[start:])

@@ -1,0 +1,67 @@
+"""The hand-compiled lookups of the hot paths (oauth_server/rows.py) give what the ORM gives."""
+
+from datetime import timedelta
+
+import pytest
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+
+from oauth_server.models import Client, token_checksum
+from oauth_server.tokens import find_active_access_token
+
+
+def _token(client, user, raw="opaque-token-for-lookups", scope="photos", lifetime=timedelta(hours=1)):
+    return AccessToken.objects.create(application=client, user=user, token="", token_checksum=token_checksum(raw),
+                                      scope=scope, expires=timezone.now() + lifetime)
+
+
+def test_token_endpoint_client_is_the_stored_client_with_its_allowed_scopes(backup_service):
+    loaded = Client.objects.for_token_endpoint(backup_service.client_id)
+    stored = Client.objects.get(pk=backup_service.model.pk)
+    assert model_to_dict(loaded) == model_to_dict(stored)  # every column, JSON fields decoded alike
+    assert loaded.allowed_scope_names() == {"photos"}
+
+
+def test_a_client_allowed_no_scopes_loads_with_none(make_client):
+    bare = make_client("Bare", scopes=())
+    assert Client.objects.for_token_endpoint(bare.client_id).allowed_scope_names() == set()
+
+
+def test_unknown_client_id_is_none(db):
+    assert Client.objects.for_token_endpoint("no-such-client") is None
+
+
+def test_changing_allowed_scopes_through_an_instance_is_seen_at_once(backup_service, scopes):
+    client = Client.objects.for_token_endpoint(backup_service.client_id)
+    client.allowed_scopes.add(scopes["userinfo/readonly"])
+    assert client.allowed_scope_names() == {"photos", "userinfo/readonly"}
+
+
+def test_token_lookup_brings_the_whole_user_and_the_client(backup_service, alice):
+    stored = _token(backup_service.model, alice)
+    found = find_active_access_token("opaque-token-for-lookups")
+    assert found.pk == stored.pk and found.scope == "photos" and found.expires == stored.expires
+    assert model_to_dict(found.user) == model_to_dict(alice)
+    assert found.application.client_id == backup_service.client_id
+    # Columns the lookup does not select load on access, as with .only().
+    assert found.application.redirect_uris == backup_service.model.redirect_uris
+
+
+def test_client_credentials_token_has_no_user(backup_service):
+    _token(backup_service.model, None)
+    assert find_active_access_token("opaque-token-for-lookups").user is None
+
+
+@pytest.mark.parametrize("change", ["expired", "client disabled", "user deactivated", "deleted"])
+def test_token_lookup_refuses_what_the_rules_refuse(backup_service, alice, change):
+    stored = _token(backup_service.model, alice)
+    if change == "expired":
+        AccessToken.objects.filter(pk=stored.pk).update(expires=timezone.now() - timedelta(seconds=1))
+    elif change == "client disabled":
+        Client.objects.filter(pk=backup_service.model.pk).update(enabled=False)
+    elif change == "user deactivated":
+        type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+    else:
+        stored.delete()
+    assert find_active_access_token("opaque-token-for-lookups") is None
