@@ -1,9 +1,9 @@
 """Startup checks: a missing xmlsec1 or a nonsensical limit is a configuration error, not a 500 later."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
-from . import registry
+from . import registry, xml_signatures
 
 
 @register()
@@ -14,6 +14,13 @@ def saml_bridge_configuration(app_configs, **kwargs):
             "xmlsec1 was not found: SAML assertion signatures cannot be verified.",
             hint="Install it (Debian/Ubuntu: apt-get install xmlsec1) or set XMLSEC_BINARY to its path.",
             id="saml_bridge.E001",
+        ))
+    if xml_signatures.xmlsec is None:
+        errors.append(Warning(
+            f"python-xmlsec cannot be loaded ({xml_signatures.IMPORT_ERROR}): SAML signatures are checked by"
+            " running the xmlsec1 program, about ten times slower.",
+            hint="pip install 'xmlsec>=1.3.14' built against the same libxml2 as lxml.",
+            id="saml_bridge.W001",
         ))
     skew = getattr(settings, "SAML_CLOCK_SKEW_SECONDS", 60)
     if not 0 <= skew <= 600:

@@ -26,10 +26,9 @@ from saml2 import xmldsig as ds
 from saml2.config import SPConfig
 from saml2.extension import algsupport
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_UNSPECIFIED
-from saml2.sigver import CryptoBackendXmlSec1
 from saml2.sigver import security_context as pysaml2_security_context
 
-from . import certificates
+from . import certificates, xml_signatures
 from .models import TrustedIdentityProvider
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -95,21 +94,8 @@ def _security_context(entity_id, certificates_pem, xmlsec):
         "delete_tmpfiles": True,
     })
     context = pysaml2_security_context(config)
-    context.crypto = XmlSec1Backend(xmlsec, delete_tmpfiles=True)
+    context.crypto = xml_signatures.crypto_backend(xmlsec)
     return context
-
-
-class XmlSec1Backend(CryptoBackendXmlSec1):
-    """pysaml2's xmlsec1 backend, asking `xmlsec1 --version` once instead of before every signature check.
-
-    pysaml2 runs `xmlsec1 --version` as a child process each time it needs the version (twice per check):
-    a sixth of a SAML-bearer token request's time (bench/README.md). The program does not change under a
-    running server; `XMLSEC_BINARY` is read at start-up.
-    """
-
-    @functools.cached_property
-    def version(self):
-        return super().version
 
 
 def _trust_metadata(entity_id, certificates_pem):
