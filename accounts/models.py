@@ -8,3 +8,8 @@ class User(AbstractUser):
     def subject(self):
         """The stable `sub` identifier shown to clients (never reused, unlike usernames)."""
         return str(self.pk)
+
+    def userinfo(self):
+        """What /api/userinfo tells a client with the userinfo/readonly scope (documented by UserInfoSerializer)."""
+        return {"sub": self.subject, "username": self.get_username(), "email": self.email,
+                "name": self.get_full_name()}

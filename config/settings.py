@@ -84,10 +84,13 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # A new PostgreSQL connection costs ~7 ms of CPU: keep connections open between requests.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=300))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# PostgreSQL: server-side parameters and prepared statements (psycopg prepares a query on its
-# PREPARE_THRESHOLD-th run on a connection), so the hot lookups are parsed and planned once per
-# connection instead of on every request. Behind PgBouncer in transaction mode older than 1.21, set 0.
+# Health checks ping only connections idle for this long (config/postgresql/base.py).
+DATABASE_HEALTH_CHECK_IDLE_SECONDS = env.float("DATABASE_HEALTH_CHECK_IDLE_SECONDS", default=1.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Server-side parameters and prepared statements (psycopg prepares a query on its
+    # PREPARE_THRESHOLD-th run on a connection): the hot lookups are parsed and planned once per
+    # connection instead of on every request. Behind PgBouncer in transaction mode older than 1.21, set 0.
     _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
     if _prepare_threshold > 0:
         DATABASES["default"].setdefault("OPTIONS", {}).update(

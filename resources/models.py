@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.db.models import Q
 
 from oauth_server.models import Scope, scope_name_validator
+from oauth_server.rows import Columns, RowQuery
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp"]
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -79,10 +80,22 @@ def default_route_timeout():
     return settings.GATEWAY_DEFAULT_TIMEOUT
 
 
-class GatewayRouteQuerySet(models.QuerySet):
+class GatewayRouteManager(models.Manager):
     def serving(self, prefix):
-        """The enabled route for a path prefix, or None: one lookup on a unique index."""
-        return self.filter(prefix=prefix, enabled=True).first()
+        """The enabled route for a path prefix, or None: one lookup on a unique index, read on every call
+        (so a route disabled in admin answers 404 at once), by SQL compiled once (oauth_server/rows.py)."""
+        found = ROUTE_BY_PREFIX.fetch_one([prefix])
+        return found[0] if found else None
+
+
+def _route_by_prefix_query():
+    route = Columns(GatewayRoute, "r")
+    sql = (f"SELECT {route.select_list()} FROM {route.table_as_alias()}"
+           f" WHERE {route.column('prefix')} = %s AND {route.column('enabled')}")
+    return [route], sql
+
+
+ROUTE_BY_PREFIX = RowQuery(_route_by_prefix_query)
 
 
 class GatewayRoute(models.Model):
@@ -108,7 +121,7 @@ class GatewayRoute(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
-    objects = GatewayRouteQuerySet.as_manager()
+    objects = GatewayRouteManager()
 
     class Meta:
         ordering = ["prefix"]

@@ -6,6 +6,8 @@ from .models import Photo, image_source_error
 
 
 class UserInfoSerializer(serializers.Serializer):
+    """The OpenAPI description of User.userinfo(), which the view returns."""
+
     sub = serializers.CharField(source="subject", help_text="Stable identifier of the resource owner.")
     username = serializers.CharField(source="get_username")
     email = serializers.EmailField()

@@ -128,3 +128,12 @@ def test_method_without_a_scope_rule_is_refused_with_405(server, userinfo, mobil
     assert r.status_code == 405
     assert r.headers["Allow"] == "GET, HEAD"
     assert r.json()["error"] == "method_not_allowed"
+
+
+def test_the_openapi_schema_describes_exactly_the_fields_userinfo_returns(server, userinfo, mobile_app, alice):
+    token = user_token(server, mobile_app, "alice", "userinfo/readonly")
+    returned = requests.get(userinfo, headers=bearer(token)).json()
+    schema = requests.get(server.url + "/api/schema/", headers={"Accept": "application/json"}).json()
+    response = schema["paths"]["/api/userinfo"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    described = schema["components"]["schemas"][response["$ref"].rsplit("/", 1)[1]]
+    assert set(described["properties"]) == set(returned)
