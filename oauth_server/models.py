@@ -24,7 +24,7 @@ from oauth2_provider.models import (
 import audit
 
 from . import client_keys, client_secrets
-from .rows import Columns, RowQuery
+from .rows import Columns, RowQuery, insert_once
 from .constants import (
     DOT_GRANT_ALIASES,
     REDIRECTING_GRANTS,
@@ -387,21 +387,18 @@ class UsedJTIManager(models.Manager):
     def claim(self, issuer, jti, expires_at):
         """Record (issuer, jti) as used until `expires_at` (epoch seconds); False if it already is.
 
-        The insert runs in a savepoint and the database's unique constraint decides: of concurrent
-        requests, in any number of processes, exactly one succeeds (RFC 7523 §3, rule 7).
+        One INSERT ... ON CONFLICT: the database's unique index decides, so of concurrent requests, in
+        any number of processes, exactly one succeeds (RFC 7523 §3, rule 7). A jti whose assertion has
+        expired may be used again (that assertion is refused by exp anyway): its row is taken over.
         """
-        key = jti_key(issuer, jti)
-        now = timezone.now()
-        # A jti whose assertion has expired may be used again: that assertion is refused by exp anyway.
-        self.filter(key=key, expires_at__lt=now).delete()
         if random.random() < self.PURGE_PROBABILITY:
             self.purge_expired()
-        try:
-            with transaction.atomic():
-                self.create(key=key, expires_at=datetime.fromtimestamp(expires_at, tz=UTC))
-        except IntegrityError:
-            return False
-        return True
+        return insert_once(
+            UsedJTI,
+            {"key": jti_key(issuer, jti), "expires_at": datetime.fromtimestamp(expires_at, tz=UTC),
+             "used_at": timezone.now()},
+            unique="key", reusable_before=("expires_at", timezone.now()),
+        )
 
     def purge_expired(self):
         return self.filter(expires_at__lt=timezone.now()).delete()[0]

@@ -97,3 +97,40 @@ class RowQuery:
             instances.append(part.instance(row[start:start + len(part)], part_converters))
             start += len(part)
         return instances + list(row[start:])
+
+
+def insert_once(model, values, *, unique, reusable_before=None):
+    """INSERT one row of `model` unless a row with the same `unique` field value exists: True if inserted.
+
+    One statement (INSERT ... ON CONFLICT), decided by the unique index: of concurrent calls in any
+    number of processes exactly one inserts, and a loser gets False, not an IntegrityError, so no
+    transaction or savepoint is needed around it. `reusable_before=(field_name, instant)`: an existing
+    row whose field is earlier than `instant` is taken over (updated to `values`) as if it were absent.
+    `values` maps field names to values; auto_now_add fields not given are set to now.
+    """
+    meta = model._meta
+    fields = [meta.get_field(name) for name in values]
+    row = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    for field in meta.concrete_fields:
+        if getattr(field, "auto_now_add", False) and field.name not in values:
+            fields.append(field)
+            row.append(field.get_db_prep_save(field.pre_save(model(), add=True), connection))
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = [quote(field.column) for field in fields]
+    conflict = quote(meta.get_field(unique).column)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    params = list(row)
+    if reusable_before is None:
+        sql += f" ON CONFLICT ({conflict}) DO NOTHING"
+    else:
+        field_name, instant = reusable_before
+        field = meta.get_field(field_name)
+        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
+        sql += (f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+                f" WHERE {table}.{quote(field.column)} < %s")
+        params.append(field.get_db_prep_save(instant, connection))
+    sql += f" RETURNING {quote(meta.pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None

@@ -35,6 +35,8 @@ from django.utils import timezone
 from saml2 import saml
 from saml2 import xmldsig as ds
 
+from oauth_server.rows import insert_once
+
 from . import registry
 from .models import UsedAssertion, UsernameSource
 
@@ -371,15 +373,15 @@ def replay_key(issuer, assertion_id):
 def consume_assertion_id(verified):
     """RFC 7522 §3, rule 6: record the ID as used; AssertionRejected if it already was.
 
-    One INSERT against a unique index, in a savepoint: under concurrency exactly one request wins, the
-    others wait for it on the index and get IntegrityError, in any process sharing the database.
+    One INSERT ... ON CONFLICT against a unique index: under concurrency exactly one request wins, the
+    others wait for it on the index and are refused, in any process sharing the database.
     """
-    try:
-        with transaction.atomic():
-            UsedAssertion.objects.create(
-                assertion_id=replay_key(verified.issuer, verified.assertion_id), expires_at=verified.replay_until
-            )
-    except IntegrityError:
+    first_use = insert_once(
+        UsedAssertion,
+        {"assertion_id": replay_key(verified.issuer, verified.assertion_id), "expires_at": verified.replay_until},
+        unique="assertion_id",
+    )
+    if not first_use:
         raise AssertionRejected("the assertion was already used", rule=6)
 
 

@@ -86,8 +86,8 @@ class TrustedIdentityProvider(models.Model):
 
     def allows_client(self, client):
         """May `client` present this IdP's assertions? An empty allow-list means any client."""
-        allowed = self.allowed_clients.all()
-        return not allowed.exists() or allowed.filter(pk=client.pk).exists()
+        allowed = set(self.allowed_clients.values_list("pk", flat=True))  # one query; allow-lists are short
+        return not allowed or client.pk in allowed
 
 
 class UsedAssertion(models.Model):

@@ -65,3 +65,38 @@ def test_token_lookup_refuses_what_the_rules_refuse(backup_service, alice, chang
     else:
         stored.delete()
     assert find_active_access_token("opaque-token-for-lookups") is None
+
+
+# --- single use by one INSERT ... ON CONFLICT (oauth_server.rows.insert_once) ---------------------------
+def _epoch(delta):
+    return int((timezone.now() + delta).timestamp())
+
+
+def test_a_jti_is_claimed_once(db):
+    from oauth_server.models import UsedJTI
+
+    assert UsedJTI.objects.claim("partner", "jti-1", _epoch(timedelta(minutes=5))) is True
+    assert UsedJTI.objects.claim("partner", "jti-1", _epoch(timedelta(minutes=5))) is False
+    assert UsedJTI.objects.claim("other-issuer", "jti-1", _epoch(timedelta(minutes=5))) is True
+
+
+def test_the_jti_of_an_expired_assertion_may_be_used_again_and_is_then_held_anew(db):
+    from oauth_server.models import UsedJTI, jti_key
+
+    UsedJTI.objects.create(key=jti_key("partner", "jti-2"), expires_at=timezone.now() - timedelta(seconds=1))
+    later = _epoch(timedelta(minutes=5))
+    assert UsedJTI.objects.claim("partner", "jti-2", later) is True
+    assert UsedJTI.objects.get(key=jti_key("partner", "jti-2")).expires_at.timestamp() == later
+    assert UsedJTI.objects.claim("partner", "jti-2", later) is False
+
+
+def test_claiming_inside_a_transaction_leaves_it_usable(db):
+    from django.db import transaction
+
+    from oauth_server.models import UsedJTI, jti_key
+
+    with transaction.atomic():
+        UsedJTI.objects.claim("partner", "jti-3", _epoch(timedelta(minutes=5)))
+        assert UsedJTI.objects.claim("partner", "jti-3", _epoch(timedelta(minutes=5))) is False
+        # A refused claim raised nothing: the transaction goes on (no "current transaction is aborted").
+        assert UsedJTI.objects.filter(key=jti_key("partner", "jti-3")).count() == 1
