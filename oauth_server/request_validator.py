@@ -10,6 +10,7 @@ import base64
 import binascii
 import calendar
 import logging
+import uuid
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
@@ -27,6 +28,7 @@ from . import client_secrets
 from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, GrantType
 from .jwt_assertions import AssertionRejected, Purpose, expected_audiences, unverified_issuer, verify_assertion
 from .models import Client, UsedAuthorizationCode, token_checksum
+from .rows import insert
 from .tokens import find_active_access_token
 
 AccessToken = get_access_token_model()
@@ -264,14 +266,25 @@ class RequestValidator(OAuth2Validator):
 
     # --- tokens -----------------------------------------------------------------------------------
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
-        request.issued_access_token = super()._create_access_token(expires, request, token, source_refresh_token)
-        return request.issued_access_token
+        # DOT's, with the INSERT compiled once (rows.insert); remembered for the used-code record and audit.
+        id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
+        access_token = AccessToken(
+            user=request.user, scope=token["scope"], expires=expires, id_token=id_token, application=request.client,
+            source_refresh_token=source_refresh_token, resource=getattr(request, "resource", []),  # RFC 8707
+        )
+        self._set_token_value(access_token, token["access_token"])
+        request.issued_access_token = insert(access_token)
+        return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        request.issued_refresh_token = super()._create_refresh_token(
-            request, refresh_token_code, access_token, previous_refresh_token
+        refresh_token = RefreshToken(
+            user=request.user, application=request.client, access_token=access_token,
+            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+            resource=getattr(request, "resource", []),
         )
-        return request.issued_refresh_token
+        self._set_token_value(refresh_token, refresh_token_code)
+        request.issued_refresh_token = insert(refresh_token)
+        return refresh_token
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         super()._save_bearer_token(token, request, *args, **kwargs)

@@ -8,7 +8,11 @@ instances with `Model.from_db`, as a queryset would make them. Same rows, same c
 per-request query building is gone.
 """
 
-from django.db import connection
+import functools
+
+from django.db import connection, models
+from django.db.models.fields import AutoFieldMixin
+from django.db.models.signals import post_save, pre_save
 
 
 class Columns:
@@ -134,3 +138,43 @@ def insert_once(model, values, *, unique, reusable_before=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+def insert(instance):
+    """Save a new model instance as `instance.save(force_insert=True)` would, by SQL compiled once per model.
+
+    Every field's pre_save runs (auto_now(_add), DOT's token checksum), values are prepared as the ORM
+    prepares them, and the instance gets its primary key. Models with pre_save/post_save receivers, or
+    fields the database fills (db_default, generated), go through save() as before.
+    """
+    model = type(instance)
+    if pre_save.has_listeners(model) or post_save.has_listeners(model) or not _plain_insert_possible(model):
+        instance.save(force_insert=True)
+        return instance
+    fields, sql = _insert_sql(model, connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        pk = cursor.fetchone()[0]
+    setattr(instance, model._meta.pk.attname, pk)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+@functools.cache
+def _plain_insert_possible(model):
+    pk = model._meta.pk
+    return isinstance(pk, AutoFieldMixin) and not any(
+        field.db_default is not models.NOT_PROVIDED or field.generated for field in model._meta.concrete_fields
+    )
+
+
+@functools.cache
+def _insert_sql(model, vendor):
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+           f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}")
+    return fields, sql

@@ -100,3 +100,37 @@ def test_claiming_inside_a_transaction_leaves_it_usable(db):
         assert UsedJTI.objects.claim("partner", "jti-3", _epoch(timedelta(minutes=5))) is False
         # A refused claim raised nothing: the transaction goes on (no "current transaction is aborted").
         assert UsedJTI.objects.filter(key=jti_key("partner", "jti-3")).count() == 1
+
+
+# --- INSERT compiled once (oauth_server.rows.insert) ------------------------------------------------
+def test_insert_stores_what_save_would_store(backup_service, alice):
+    from oauth_server.rows import insert
+
+    token = AccessToken(application=backup_service.model, user=alice, scope="photos",
+                        expires=timezone.now() + timedelta(hours=1))
+    token._raw_token, token.token = "raw-value-never-stored", ""  # DOT's RFC 9700 redacted storage
+    insert(token)
+    stored = AccessToken.objects.get(pk=token.pk)
+    assert stored.token == "" and stored.token_checksum == token_checksum("raw-value-never-stored")
+    assert stored.created is not None and stored.updated is not None  # auto_now_add / auto_now ran
+    assert not token._state.adding
+    assert find_active_access_token("raw-value-never-stored").pk == token.pk
+
+
+def test_insert_goes_through_save_when_someone_listens_for_it(db):
+    from django.db.models.signals import post_save
+
+    import audit
+    from audit.models import AuditEvent
+
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(listener, sender=AuditEvent)
+    try:
+        row = audit.record(audit.Event.TOKEN_REVOKED, client="some-client", detail="test")
+    finally:
+        post_save.disconnect(listener, sender=AuditEvent)
+    assert heard == [(row.pk, True)]
