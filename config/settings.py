@@ -37,9 +37,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth_server",  # before oauth2_provider: its cleartokens command replaces DOT's
     "oauth2_provider",
     "accounts",
-    "oauth_server",
     "resources",
     "saml_bridge",
     "audit",
