@@ -17,7 +17,12 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
@@ -287,7 +292,8 @@ class RequestValidator(OAuth2Validator):
         return refresh_token
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
-        super()._save_bearer_token(token, request, *args, **kwargs)
+        if not self._rotate_refresh_token(token, request):
+            super()._save_bearer_token(token, request, *args, **kwargs)
         used_code = getattr(request, "used_code", None)
         if used_code is not None:
             access_token = getattr(request, "issued_access_token", None)
@@ -302,27 +308,73 @@ class RequestValidator(OAuth2Validator):
                      scopes=token.get("scope", ""))
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        # Lock the token's rows first (TokenView runs refreshes in a transaction): a concurrent request
-        # with the same token waits here, then finds it rotated (revoked) and is treated as reuse.
-        list(RefreshToken.objects.select_for_update().filter(token_checksum=token_checksum(refresh_token))
-             .values_list("pk", flat=True))
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
-            self._audit_refresh_reuse(refresh_token, client, request)
-            return False
-        if request.user is not None and not request.user.is_active:
-            return False  # no new tokens for a deactivated resource owner
-        return refresh_token_expires_at(request.refresh_token_instance) > timezone.now()
+        """DOT's refresh token checks (reuse detection, idle expiry) on one row, read locked with its user,
+        client and access token in one query, plus ours: an active user, the client's refresh token lifetime.
 
-    def _audit_refresh_reuse(self, refresh_token, client, request):
-        # Only on refusals: DOT revokes the whole family when a revoked (e.g. rotated) token comes back.
-        rt = (RefreshToken.objects.select_related("user").filter(token_checksum=token_checksum(refresh_token))
+        TokenView runs refreshes in a transaction: a concurrent request with the same token waits on the
+        row lock, then finds the token rotated (revoked) and is treated as reuse.
+        """
+        rt = (RefreshToken.objects.select_for_update(of=("self",))
+              .select_related("user", "application", "access_token")
+              .filter(token_checksum=token_checksum(refresh_token))
               .order_by(F("revoked").desc(nulls_first=True)).first())
-        if rt is None or rt.revoked is None:
-            return
+        if rt is None:
+            return False
+        if rt.revoked is not None:
+            # RFC 9700 §4.14.2: a rotated or revoked token came back. DOT's rule: only within its grace
+            # period, and only if it was superseded (rotated), may it be answered; else the family goes.
+            grace = timedelta(seconds=oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS)
+            grace_expired = rt.revoked <= timezone.now() - grace
+            if grace_expired or not AccessToken.objects.filter(source_refresh_token=rt).exists():
+                if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION and rt.token_family:
+                    RefreshToken.revoke_family(rt.token_family)
+                self._audit_refresh_reuse(rt, client, request)
+                return False
+        else:
+            # A live refresh token always has its access token; its idle expiry slides with it (DOT).
+            if rt.access_token is None:
+                return False
+            idle = refresh_token_expire_timedelta()
+            if idle and rt.access_token.expires + idle <= timezone.now():
+                return False
+        request.user = rt.user
+        request.refresh_token = refresh_token  # the presented value: the stored column is blank (RFC 9700)
+        request.refresh_token_instance = rt  # for get_original_scopes and save_bearer_token
+        if rt.application_id != client.pk or not rt.user.is_active:
+            return False  # another client's token; no new tokens for a deactivated resource owner
+        return refresh_token_expires_at(rt) > timezone.now()
+
+    def _audit_refresh_reuse(self, rt, client, request):
         audit.record(audit.Event.REFRESH_REUSE_DETECTED, request=request, client=client, user=rt.user,
                      grant_type="refresh_token",
                      detail="a revoked or rotated refresh token was presented: its token family was revoked"
                             + ("" if rt.application_id == client.pk else " (the token is another client's)"))
+
+    def _rotate_refresh_token(self, token, request):
+        """RFC 6749 §6 rotation of the refresh token validate_refresh_token locked: claim it (revoked, no
+        access token) with one UPDATE, delete its access token, insert the new pair. DOT does the same
+        in twice the statements (re-locking and re-reading the rows). Returns False to leave anything
+        else (no rotation, a token claimed meanwhile) to DOT's _save_bearer_token."""
+        rt = getattr(request, "refresh_token_instance", None)
+        if (request.grant_type != "refresh_token" or not token.get("refresh_token") or "scope" not in token
+                or not self.rotate_refresh_token(request) or not isinstance(rt, RefreshToken)
+                or rt.revoked is not None):
+            return False
+        self._check_and_set_request_resource(request)  # RFC 8707: may refuse with invalid_target
+        now = timezone.now()
+        claimed = RefreshToken.objects.filter(pk=rt.pk, revoked__isnull=True).update(
+            revoked=now, updated=now, access_token=None)
+        if not claimed:
+            return False
+        if rt.access_token_id is not None:
+            # The refresh token no longer points at it (the UPDATE above) and nothing else does: no collector.
+            AccessToken.objects.filter(pk=rt.access_token_id)._raw_delete(AccessToken.objects.db)
+        rt.revoked, rt.access_token = now, None
+        expires = now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
+        access_token = self._create_access_token(expires, request, token, source_refresh_token=rt)
+        self._create_refresh_token(request, token["refresh_token"], access_token, rt)
+        request.refresh_token_instance = None
+        return True
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         found = self._revocable_token(token, request)

@@ -100,3 +100,38 @@ def test_refresh_with_the_same_token_twice_rotates_once_and_treats_the_second_as
     loser = refresh(server, mobile_app, first["refresh_token"])
     assert winner.status_code == 200 and loser.json()["error"] == "invalid_grant"
     assert not active(server, mobile_app, winner.json()["access_token"])
+
+
+def test_rotation_revokes_the_old_access_token_and_the_new_pair_works(server, mobile_app, alice):
+    first = password_token(server, mobile_app)
+    second = refresh(server, mobile_app, first["refresh_token"]).json()
+    assert not active(server, mobile_app, first["access_token"])
+    assert not active(server, mobile_app, first["refresh_token"])
+    assert active(server, mobile_app, second["access_token"]) and active(server, mobile_app, second["refresh_token"])
+    third = refresh(server, mobile_app, second["refresh_token"])
+    assert third.status_code == 200 and third.json()["refresh_token"] not in (first["refresh_token"],
+                                                                             second["refresh_token"])
+
+
+def test_a_refresh_token_idle_past_its_lifetime_is_refused(server, mobile_app, alice, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken
+
+    first = password_token(server, mobile_app)
+    idle = timedelta(seconds=settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"])
+    # DOT's idle expiry: dead REFRESH_TOKEN_EXPIRE_SECONDS after its access token expired.
+    AccessToken.objects.filter(user=alice).update(expires=timezone.now() - idle - timedelta(seconds=1))
+    r = refresh(server, mobile_app, first["refresh_token"])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_reuse_is_in_the_audit_trail(server, mobile_app, alice):
+    from audit.models import AuditEvent
+
+    first = password_token(server, mobile_app)
+    refresh(server, mobile_app, first["refresh_token"])
+    refresh(server, mobile_app, first["refresh_token"])
+    reuse = AuditEvent.objects.get(event="refresh_reuse_detected")
+    assert reuse.user_id == alice.pk and reuse.oauth_client_id == mobile_app.client_id
