@@ -90,7 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "config.postgresql"
     # Server-side parameters and prepared statements (psycopg prepares a query on its
     # PREPARE_THRESHOLD-th run on a connection): the hot lookups are parsed and planned once per
-    # connection instead of on every request. Behind PgBouncer in transaction mode older than 1.21, set 0.
+    # connection instead of on every request. Behind PgBouncer in transaction mode set 0, unless it is
+    # 1.21 or newer with max_prepared_statements > 0.
     _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
     if _prepare_threshold > 0:
         DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -72,7 +72,7 @@ class ClientManager(ApplicationManager):
         if found is None:
             return None
         client, scope_names = found
-        client.__dict__["_allowed_scope_names"] = set((scope_names or "").split())
+        client.__dict__["_allowed_scope_names"] = frozenset((scope_names or "").split())
         return client
 
 
@@ -179,7 +179,7 @@ class Client(AbstractApplication):
     def allowed_scope_names(self):
         """The names of the scopes this client may ask for (read once per instance: one request)."""
         if "_allowed_scope_names" not in self.__dict__:
-            self.__dict__["_allowed_scope_names"] = {s.name for s in self.allowed_scopes.all()}
+            self.__dict__["_allowed_scope_names"] = frozenset(s.name for s in self.allowed_scopes.all())
         return self.__dict__["_allowed_scope_names"]
 
     def default_scope_names(self):

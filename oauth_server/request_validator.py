@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.db.models import F
+from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -354,7 +355,7 @@ class RequestValidator(OAuth2Validator):
         """RFC 6749 §6 rotation of the refresh token validate_refresh_token locked: claim it (revoked, no
         access token) with one UPDATE, delete its access token, insert the new pair. DOT does the same
         in twice the statements (re-locking and re-reading the rows). Returns False to leave anything
-        else (no rotation, a token claimed meanwhile) to DOT's _save_bearer_token."""
+        else (not a rotating refresh) to DOT's _save_bearer_token."""
         rt = getattr(request, "refresh_token_instance", None)
         if (request.grant_type != "refresh_token" or not token.get("refresh_token") or "scope" not in token
                 or not self.rotate_refresh_token(request) or not isinstance(rt, RefreshToken)
@@ -365,10 +366,17 @@ class RequestValidator(OAuth2Validator):
         claimed = RefreshToken.objects.filter(pk=rt.pk, revoked__isnull=True).update(
             revoked=now, updated=now, access_token=None)
         if not claimed:
-            return False
+            # Another request rotated it first. Unreachable under TokenView's row lock (PostgreSQL); without
+            # one, refuse rather than hand out the winner's pair (DOT's fallback).
+            raise errors.InvalidGrantError(description="The refresh token was used by another request.",
+                                           request=request)
         if rt.access_token_id is not None:
-            # The refresh token no longer points at it (the UPDATE above) and nothing else does: no collector.
-            AccessToken.objects.filter(pk=rt.access_token_id)._raw_delete(AccessToken.objects.db)
+            old_access_token = AccessToken.objects.filter(pk=rt.access_token_id)
+            if pre_delete.has_listeners(AccessToken) or post_delete.has_listeners(AccessToken):
+                old_access_token.delete()
+            else:
+                # The refresh token no longer points at it (the UPDATE above) and nothing else does.
+                old_access_token._raw_delete(old_access_token.db)
         rt.revoked, rt.access_token = now, None
         expires = now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
         access_token = self._create_access_token(expires, request, token, source_refresh_token=rt)

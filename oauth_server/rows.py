@@ -10,7 +10,7 @@ per-request query building is gone.
 
 import functools
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
 
@@ -71,7 +71,7 @@ class Columns:
 
 
 class RowQuery:
-    """One SELECT of a row made of several models' columns, compiled on first use per database vendor.
+    """One SELECT of a row made of several models' columns, compiled on first use per database connection.
 
     `build()` returns (parts, sql): the Columns in the order the SELECT lists them, and the SQL with
     `%s` placeholders. `fetch_one(params)` returns one instance per part (None for a NULL outer join)
@@ -80,14 +80,15 @@ class RowQuery:
 
     def __init__(self, build):
         self.build = build
-        self.compiled = {}
 
     def compile(self):
-        vendor = connection.vendor
-        if vendor not in self.compiled:
+        """(parts, sql, converters) for the connection of this thread; the converters are bound to it."""
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        cache = wrapper.__dict__.setdefault("_compiled_row_queries", {})
+        if self not in cache:
             parts, sql = self.build()
-            self.compiled[vendor] = (parts, sql, [part.converters() for part in parts])
-        return self.compiled[vendor]
+            cache[self] = (parts, sql, [part.converters() for part in parts])
+        return cache[self]
 
     def fetch_one(self, params):
         parts, sql, converters = self.compile()
@@ -110,15 +111,12 @@ def insert_once(model, values, *, unique, reusable_before=None):
     number of processes exactly one inserts, and a loser gets False, not an IntegrityError, so no
     transaction or savepoint is needed around it. `reusable_before=(field_name, instant)`: an existing
     row whose field is earlier than `instant` is taken over (updated to `values`) as if it were absent.
-    `values` maps field names to values; auto_now_add fields not given are set to now.
+    `values` maps field names to values; the other fields take their defaults, as with save().
     """
     meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    row = [field.get_db_prep_save(values[field.name], connection) for field in fields]
-    for field in meta.concrete_fields:
-        if getattr(field, "auto_now_add", False) and field.name not in values:
-            fields.append(field)
-            row.append(field.get_db_prep_save(field.pre_save(model(), add=True), connection))
+    instance = model(**values)  # defaults, auto_now(_add) and other pre_save values, as save() would
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    row = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     columns = [quote(field.column) for field in fields]

@@ -9,10 +9,12 @@ UPDATE per relation and the rows go with one DELETE. Anything the collector woul
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 from oauth2_provider.models import (
@@ -26,11 +28,13 @@ from oauth2_provider.settings import oauth2_settings
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 10_000
+def clear_expired(batch_size=None):
+    """Delete what DOT's clear_expired() deletes, with the same rules; returns {what: rows deleted}.
 
-
-def clear_expired(batch_size=BATCH_SIZE):
-    """Delete what DOT's clear_expired() deletes, with the same rules; returns {what: rows deleted}."""
+    Batches of DOT's CLEAR_EXPIRED_TOKENS_BATCH_SIZE rows (unless `batch_size`), each in its own
+    transaction, CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL seconds apart, as DOT does.
+    """
+    batch_size = batch_size or oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_SIZE
     AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()
     now = timezone.now()
     refresh_expire_at = _refresh_expire_at(now)
@@ -73,7 +77,7 @@ def _refresh_revoked_at(now, refresh_expire_at):
     return now - timedelta(seconds=grace)
 
 
-def delete_in_batches(queryset, batch_size=BATCH_SIZE):
+def delete_in_batches(queryset, batch_size):
     """Delete the rows of `queryset`, `batch_size` at a time in primary-key order; returns how many.
 
     Each batch is a primary-key range (found with one query for its last id), so no list of ids goes
@@ -89,6 +93,7 @@ def delete_in_batches(queryset, batch_size=BATCH_SIZE):
         if not boundary:
             return deleted
         last_pk = boundary[0]
+        time.sleep(oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL)
 
 
 def _delete(batch):
@@ -96,7 +101,7 @@ def _delete(batch):
     if pre_delete.has_listeners(model) or post_delete.has_listeners(model):
         return _orm_delete(batch)
     set_null = []
-    for relation in model._meta.related_objects:
+    for relation in get_candidate_relations_to_delete(model._meta):  # as Django's collector, hidden ones too
         if relation.on_delete is models.DO_NOTHING:
             continue
         related = relation.related_model._base_manager.filter(

@@ -1,7 +1,7 @@
 """Persistent PostgreSQL connections: a connection that died while idle is replaced before it is used.
 
 config/postgresql/base.py pings (Django's CONN_HEALTH_CHECKS) only connections idle for
-DATABASE_HEALTH_CHECK_IDLE_SECONDS or more. Each test plays requests by calling what Django calls when a
+DATABASE_HEALTH_CHECK_IDLE_SECONDS or more since their last query. Each test plays requests by calling what Django calls when a
 request starts and ends, and kills the connection's server process from another connection.
 """
 
@@ -41,6 +41,16 @@ def test_a_connection_killed_while_idle_is_replaced_and_the_request_succeeds(set
     kill_server_process_of(connection)
     time.sleep(0.3)
     request_boundary()  # the next request starts after the connection was idle
+    assert query() == 1
+
+
+def test_a_connection_idle_during_a_long_request_is_checked_at_the_next_request(settings):
+    settings.DATABASE_HEALTH_CHECK_IDLE_SECONDS = 0.2
+    query()  # a request queries first, then spends its time elsewhere (e.g. streaming from an upstream)
+    time.sleep(0.3)
+    kill_server_process_of(connection)
+    request_boundary()  # it ends now, but the connection has been idle since its query
+    request_boundary()
     assert query() == 1
 
 

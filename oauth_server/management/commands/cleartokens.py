@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import refresh_token_expire_timedelta
 
-from oauth_server.token_cleanup import BATCH_SIZE, clear_expired
+from oauth2_provider.settings import oauth2_settings
+
+from oauth_server.token_cleanup import clear_expired
 
 
 class Command(BaseCommand):
@@ -9,12 +11,14 @@ class Command(BaseCommand):
             "in batches of SQL: oauth_server/token_cleanup.py). Run it daily, e.g. from cron.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"rows per DELETE (default {BATCH_SIZE})")
+        parser.add_argument("--batch-size", type=int, default=None,
+                            help="rows per DELETE (default: CLEAR_EXPIRED_TOKENS_BATCH_SIZE, "
+                                 f"{oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_SIZE})")
 
     def handle(self, *args, batch_size, **options):
         if refresh_token_expire_timedelta() is None:
             self.stderr.write(self.style.WARNING(
                 "REFRESH_TOKEN_EXPIRE_SECONDS is not set: refresh tokens never age-expire, and expired access "
                 "tokens still bound to one are kept as long as it lives."))
-        counts = clear_expired(batch_size=max(1, batch_size))
+        counts = clear_expired(batch_size=max(1, batch_size) if batch_size else None)
         self.stdout.write("deleted: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
