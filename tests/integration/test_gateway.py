@@ -415,3 +415,28 @@ def test_admin_refuses_scope_rules_that_cannot_work(admin_client, scopes, rules,
     assert r.status_code == 200
     assert message in r.content.decode()
     assert not GatewayRoute.objects.exists()
+
+
+# --- the forwarding client itself (resources/gateway/forwarding.py) -----------------------------------
+def test_a_body_of_unknown_length_is_sent_upstream_chunked(upstream, route):
+    from resources.gateway import forwarding
+
+    answer = forwarding.send(route, "PUT", url=upstream.url + "/v1/items", headers=[("Content-Type", "text/plain")],
+                             body=iter([b"first,", b"second"]), length=None)
+    b"".join(forwarding.streamed_response(answer).streaming_content)
+    assert upstream.last["body"] == b"first,second"
+    assert upstream.last["headers"]["Transfer-Encoding"] == "chunked"
+
+
+def test_a_response_abandoned_half_way_does_not_spoil_the_next_call(upstream, route):
+    from resources.gateway import forwarding
+
+    abandoned = forwarding.streamed_response(
+        forwarding.send(route, "GET", url=upstream.url + "/v1/stream", headers=[], body=None, length=None))
+    chunks = iter(abandoned.streaming_content)
+    assert next(chunks)  # the first chunk came; then the caller went away
+    abandoned.close()
+    upstream.release.set()
+    answer = forwarding.send(route, "GET", url=upstream.url + "/v1/again", headers=[], body=None, length=None)
+    body = b"".join(forwarding.streamed_response(answer).streaming_content)
+    assert answer.status == 200 and json.loads(body) == {"you_sent": "/v1/again"}
