@@ -16,7 +16,6 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.db.models import F
-from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -34,7 +33,7 @@ from . import client_secrets
 from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, GrantType
 from .jwt_assertions import AssertionRejected, Purpose, expected_audiences, unverified_issuer, verify_assertion
 from .models import Client, UsedAuthorizationCode, token_checksum
-from .rows import insert
+from .rows import delete_unreferenced, insert
 from .tokens import find_active_access_token
 
 AccessToken = get_access_token_model()
@@ -371,12 +370,8 @@ class RequestValidator(OAuth2Validator):
             raise errors.InvalidGrantError(description="The refresh token was used by another request.",
                                            request=request)
         if rt.access_token_id is not None:
-            old_access_token = AccessToken.objects.filter(pk=rt.access_token_id)
-            if pre_delete.has_listeners(AccessToken) or post_delete.has_listeners(AccessToken):
-                old_access_token.delete()
-            else:
-                # The refresh token no longer points at it (the UPDATE above) and nothing else does.
-                old_access_token._raw_delete(old_access_token.db)
+            # The refresh token no longer points at it (the UPDATE above) and nothing else does.
+            delete_unreferenced(AccessToken.objects.filter(pk=rt.access_token_id))
         rt.revoked, rt.access_token = now, None
         expires = now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
         access_token = self._create_access_token(expires, request, token, source_refresh_token=rt)

@@ -12,7 +12,7 @@ import functools
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.fields import AutoFieldMixin
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 
 class Columns:
@@ -113,26 +113,11 @@ def insert_once(model, values, *, unique, reusable_before=None):
     row whose field is earlier than `instant` is taken over (updated to `values`) as if it were absent.
     `values` maps field names to values; the other fields take their defaults, as with save().
     """
-    meta = model._meta
-    instance = model(**values)  # defaults, auto_now(_add) and other pre_save values, as save() would
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
-    row = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    columns = [quote(field.column) for field in fields]
-    conflict = quote(meta.get_field(unique).column)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-    params = list(row)
-    if reusable_before is None:
-        sql += f" ON CONFLICT ({conflict}) DO NOTHING"
-    else:
-        field_name, instant = reusable_before
-        field = meta.get_field(field_name)
-        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
-        sql += (f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-                f" WHERE {table}.{quote(field.column)} < %s")
-        params.append(field.get_db_prep_save(instant, connection))
-    sql += f" RETURNING {quote(meta.pk.column)}"
+    reusable_field, instant = reusable_before or (None, None)
+    fields, sql = _insert_once_sql(model, unique, reusable_field, connection.vendor)
+    params = _row(model(**values), fields)
+    if reusable_field is not None:
+        params.append(model._meta.get_field(reusable_field).get_db_prep_save(instant, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
@@ -150,14 +135,31 @@ def insert(instance):
         instance.save(force_insert=True)
         return instance
     fields, sql = _insert_sql(model, connection.vendor)
-    params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{sql} RETURNING {connection.ops.quote_name(model._meta.pk.column)}", _row(instance, fields))
         pk = cursor.fetchone()[0]
     setattr(instance, model._meta.pk.attname, pk)
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+def delete_unreferenced(queryset):
+    """Delete the rows of `queryset`, which nothing refers to any more, with one DELETE; returns how many.
+
+    queryset.delete() would first load every row for Django's collector. When a pre_delete/post_delete
+    receiver listens, it still goes that way, so receivers see every deleted row.
+    """
+    model = queryset.model
+    if pre_delete.has_listeners(model) or post_delete.has_listeners(model):
+        _total, per_model = queryset.delete()
+        return per_model.get(model._meta.label, 0)
+    return queryset._raw_delete(queryset.db)
+
+
+def _row(instance, fields):
+    """The values of `fields` for a new row, as save() prepares them (pre_save: defaults, auto_now, checksums)."""
+    return [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
 
 
 @functools.cache
@@ -170,9 +172,25 @@ def _plain_insert_possible(model):
 
 @functools.cache
 def _insert_sql(model, vendor):
+    """(fields, "INSERT INTO table (columns) VALUES (%s, ...)") for every concrete field but the primary key."""
     meta = model._meta
     quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-           f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}")
+           f" VALUES ({', '.join(['%s'] * len(fields))})")
     return fields, sql
+
+
+@functools.cache
+def _insert_once_sql(model, unique, reusable_field, vendor):
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields, sql = _insert_sql(model, vendor)
+    conflict = quote(meta.get_field(unique).column)
+    if reusable_field is None:
+        sql += f" ON CONFLICT ({conflict}) DO NOTHING"
+    else:
+        updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields)
+        sql += (f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+                f" WHERE {quote(meta.db_table)}.{quote(meta.get_field(reusable_field).column)} < %s")
+    return fields, f"{sql} RETURNING {quote(meta.pk.column)}"

@@ -15,7 +15,6 @@ from datetime import timedelta
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models.deletion import get_candidate_relations_to_delete
-from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -25,6 +24,8 @@ from oauth2_provider.models import (
     refresh_token_expire_timedelta,
 )
 from oauth2_provider.settings import oauth2_settings
+
+from .rows import delete_unreferenced
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ def delete_in_batches(queryset, batch_size):
 
 def _delete(batch):
     model = batch.model
-    if pre_delete.has_listeners(model) or post_delete.has_listeners(model):
-        return _orm_delete(batch)
     set_null = []
     for relation in get_candidate_relations_to_delete(model._meta):  # as Django's collector, hidden ones too
         if relation.on_delete is models.DO_NOTHING:
@@ -112,7 +111,7 @@ def _delete(batch):
             return _orm_delete(batch)
     for related, field_name in set_null:
         related.update(**{field_name: None})
-    return batch._raw_delete(batch.db)
+    return delete_unreferenced(batch)
 
 
 def _orm_delete(batch):

@@ -21,6 +21,7 @@ from oauth_server.constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthM
 from oauth_server.constants import GrantType as G
 from samples.user_agent import Browser, callback_params
 from tests.conftest import PASSWORDS, PRINTER_CALLBACK
+from tests.integration.test_admin_clients import add_form
 from tests.unit.test_jwt_support import claims, jwks, private_key, public_jwk, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -288,18 +289,6 @@ def admin_browser(db):
     return browser
 
 
-def client_form(scopes, **overrides):
-    return {
-        "name": "Photo Printer", "description": "", "logo_url": "", "contact_email": "", "enabled": "on",
-        "client_type": "confidential", "token_endpoint_auth_method": "client_secret_basic",
-        "allowed_grant_types": ["authorization_code", "refresh_token"],
-        "redirect_uris": "https://printer.example/callback",
-        "allowed_scopes": [scopes["photos"].pk], "default_scopes": [scopes["photos"].pk],
-        "access_token_lifetime": "", "refresh_token_lifetime": "", "user": "", "post_logout_redirect_uris": "",
-        "allowed_origins": "", "algorithm": "", **overrides,
-    }
-
-
 def shown_secret(response):
     return re.search(r'id="client-secret">([^<]+)<', response.content.decode()).group(1)
 
@@ -307,13 +296,13 @@ def shown_secret(response):
 def test_clients_created_and_changed_in_admin_are_recorded(admin_browser, scopes, backup_service):
     from oauth_server.models import Client as OAuthClient
 
-    shown_secret(admin_browser.post("/admin/oauth_server/client/add/", client_form(scopes)))
+    shown_secret(admin_browser.post("/admin/oauth_server/client/add/", add_form(scopes)))
     client = OAuthClient.objects.get(name="Photo Printer")
     created = one("client_created")
     assert (created.client, created.user, created.ip) == (client, admin_browser.admin, "192.0.2.1")
 
     admin_browser.post(f"/admin/oauth_server/client/{client.pk}/change/",
-                       client_form(scopes, description="Prints photos", enabled=""))
+                       add_form(scopes, description="Prints photos", enabled=""))
     assert one("client_changed").detail.startswith("in admin: description, enabled")  # field names, never values
 
     admin_browser.post(f"/admin/oauth_server/client/{client.pk}/regenerate-secret/")
@@ -424,10 +413,10 @@ def test_no_token_secret_password_or_assertion_ever_reaches_the_trail(server, au
     # Admin: a client created (its secret shown once), changed, its secret regenerated, tokens revoked.
     from oauth_server.models import Client as OAuthClient
 
-    keep(shown_secret(admin_browser.post("/admin/oauth_server/client/add/", client_form(scopes, name="Admin made"))))
+    keep(shown_secret(admin_browser.post("/admin/oauth_server/client/add/", add_form(scopes, name="Admin made"))))
     made = OAuthClient.objects.get(name="Admin made")
     admin_browser.post(f"/admin/oauth_server/client/{made.pk}/change/",
-                       client_form(scopes, name="Admin made", description="changed"))
+                       add_form(scopes, name="Admin made", description="changed"))
     keep(shown_secret(admin_browser.post(f"/admin/oauth_server/client/{made.pk}/regenerate-secret/")))
     admin_browser.post("/admin/oauth_server/client/", {"action": "revoke_tokens", "_selected_action": [mobile.model.pk]})
 

@@ -8,7 +8,7 @@ import requests
 
 from oauth_server.constants import AccessTokenFormat
 from oauth_server.constants import GrantType as G
-from tests.conftest import PASSWORDS
+from tests.integration.tokens import password_tokens
 from tests.unit.test_jwt_support import hs256_with_public_key, private_key, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +29,6 @@ def jwt_app(make_client):
 
 def service_token(server, client, scope="photos"):
     r = requests.post(server.token, data={"grant_type": "client_credentials", "scope": scope},
-                      auth=(client.client_id, client.secret))
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def user_token(server, client, scope="userinfo/readonly"):
-    r = requests.post(server.token, data={"grant_type": "password", "username": "alice",
-                                          "password": PASSWORDS["alice"], "scope": scope},
                       auth=(client.client_id, client.secret))
     assert r.status_code == 200, r.text
     return r.json()
@@ -65,12 +57,12 @@ def test_third_party_verifies_a_jwt_access_token_with_the_jwks_alone(server, jwt
 
 
 def test_user_token_names_the_user_by_subject_not_username(server, jwt_app, alice):
-    claims = third_party_verify(server, user_token(server, jwt_app)["access_token"])
+    claims = third_party_verify(server, password_tokens(server, jwt_app, "userinfo/readonly")["access_token"])
     assert claims["sub"] == str(alice.pk) and "username" not in claims
 
 
 def test_refresh_tokens_stay_opaque_and_refresh_gives_a_new_jwt(server, jwt_app, alice):
-    first = user_token(server, jwt_app)
+    first = password_tokens(server, jwt_app, "userinfo/readonly")
     assert first["refresh_token"].count(".") == 0
     r = requests.post(server.token, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
                       auth=(jwt_app.client_id, jwt_app.secret))
@@ -105,7 +97,7 @@ def test_revoked_jwt_access_token_is_refused_at_once(server, jwt_service):
 
 def test_revoked_jwt_access_token_is_refused_by_the_apis(server, jwt_app, alice):
     userinfo = server.url + "/api/userinfo"
-    token = user_token(server, jwt_app)["access_token"]
+    token = password_tokens(server, jwt_app, "userinfo/readonly")["access_token"]
     r = requests.get(userinfo, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.json()["username"] == "alice"
     requests.post(server.revoke, data={"token": token}, auth=(jwt_app.client_id, jwt_app.secret))
