@@ -6,7 +6,8 @@
 One function, called where the event happens. It writes one AuditEvent row (one INSERT: it reads
 nothing) in the caller's transaction, and logs the same fields as one JSON object per line on the
 "audit" logger once that transaction commits (at once outside a transaction), so the log never
-reports a token that was rolled back.
+reports a token that was rolled back. (The token endpoint writes a lone access token and its audit row
+in one statement: it builds the row with `event_row` and logs it with `log_when_committed`.)
 
 Only these fields exist, and none of them takes a token, secret, password or assertion: keep it so.
 `detail` is a short, fixed description written by our code (an assertion's refusal reason, the
@@ -19,16 +20,27 @@ import logging
 
 from .events import Event
 
-__all__ = ["Event", "record"]
+__all__ = ["Event", "event_row", "log_when_committed", "record"]
 
 log = logging.getLogger("audit")
 
 _LIMITS = {"oauth_client_id": 100, "username": 150, "grant_type": 100, "scopes": 500, "detail": 500}
 
 
-def record(event, *, request=None, client=None, user=None, grant_type="", scopes="", detail="",
-           client_id=None, username=None, ip=None):
-    """Record one security event; returns the AuditEvent.
+def record(event, **fields):
+    """Record one security event (the keyword arguments of `event_row`); returns the AuditEvent."""
+    from oauth_server.rows import insert
+
+    row = event_row(event, **fields)
+    insert(row)  # row.save(force_insert=True), without building the INSERT on every call
+    log_when_committed(row)
+    return row
+
+
+def event_row(event, *, request=None, client=None, user=None, grant_type="", scopes="", detail="",
+              client_id=None, username=None, ip=None):
+    """The AuditEvent of one security event, not yet saved: `record` saves and logs it, or a caller that
+    writes it together with other rows (oauth_server.rows.insert_together) then calls `log_when_committed`.
 
     event      an audit.Event (or its value)
     request    a Django HttpRequest or an oauthlib Request: gives the IP address (config.middleware.client_ip)
@@ -37,11 +49,9 @@ def record(event, *, request=None, client=None, user=None, grant_type="", scopes
     grant_type the grant (token events), scopes a list or space-separated string, detail a short text
     client_id / username / ip override what would be taken from client / user / request
     """
-    from django.db import router, transaction
     from django.utils import timezone
 
     from config.middleware import client_ip
-    from oauth_server.rows import insert
 
     from .models import AuditEvent
 
@@ -61,7 +71,7 @@ def record(event, *, request=None, client=None, user=None, grant_type="", scopes
         ip = client_ip(request)
     if not isinstance(scopes, str):
         scopes = " ".join(scopes or ())
-    row = AuditEvent(
+    return AuditEvent(
         time=timezone.now(),
         event=event,
         client=client_obj,
@@ -73,10 +83,14 @@ def record(event, *, request=None, client=None, user=None, grant_type="", scopes
         scopes=_clip(scopes, "scopes"),
         detail=_clip(detail, "detail"),
     )
-    insert(row)  # row.save(force_insert=True), without building the INSERT on every call
+
+
+def log_when_committed(row):
+    """The JSON log line of a saved AuditEvent, written once its transaction commits (at once outside one)."""
+    from django.db import router, transaction
+
     line = json.dumps(row.as_log(), separators=(",", ":"), ensure_ascii=False)
-    transaction.on_commit(lambda: log.info(line), using=router.db_for_write(AuditEvent))
-    return row
+    transaction.on_commit(lambda: log.info(line), using=router.db_for_write(type(row)))
 
 
 def _clip(value, field):

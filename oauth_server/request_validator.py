@@ -33,7 +33,7 @@ from . import client_secrets
 from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, GrantType
 from .jwt_assertions import AssertionRejected, Purpose, expected_audiences, unverified_issuer, verify_assertion
 from .models import Client, UsedAuthorizationCode, token_checksum
-from .rows import delete_unreferenced, insert
+from .rows import delete_unreferenced, insert, insert_together
 from .tokens import find_active_access_token
 
 AccessToken = get_access_token_model()
@@ -273,12 +273,16 @@ class RequestValidator(OAuth2Validator):
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         # DOT's, with the INSERT compiled once (rows.insert); remembered for the used-code record and audit.
         id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
+        request.issued_access_token = insert(self._new_access_token(expires, request, token, id_token,
+                                                                    source_refresh_token))
+        return request.issued_access_token
+
+    def _new_access_token(self, expires, request, token, id_token=None, source_refresh_token=None):
         access_token = AccessToken(
             user=request.user, scope=token["scope"], expires=expires, id_token=id_token, application=request.client,
             source_refresh_token=source_refresh_token, resource=getattr(request, "resource", []),  # RFC 8707
         )
         self._set_token_value(access_token, token["access_token"])
-        request.issued_access_token = insert(access_token)
         return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
@@ -291,6 +295,22 @@ class RequestValidator(OAuth2Validator):
         request.issued_refresh_token = insert(refresh_token)
         return refresh_token
 
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        """DOT's, except for a lone access token (client credentials, the assertion grants, a password grant
+        without refresh): that row and its audit row are written by one statement, atomic by itself, which
+        spares the transaction's BEGIN and COMMIT round trips. What is stored is what DOT would store."""
+        if (token.get("refresh_token") or token.get("id_token") or "scope" not in token
+                or getattr(request, "used_code", None) is not None):
+            return super().save_bearer_token(token, request, *args, **kwargs)
+        self._check_and_set_request_resource(request)  # RFC 8707: may refuse with invalid_target
+        expires = timezone.now() + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
+        if request.grant_type == "client_credentials":
+            request.user = None  # as DOT: the token has no resource owner
+        access_token, event = insert_together(self._new_access_token(expires, request, token),
+                                              self._token_event(token, request))
+        request.issued_access_token = access_token
+        audit.log_when_committed(event)
+
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if not self._rotate_refresh_token(token, request):
             super()._save_bearer_token(token, request, *args, **kwargs)
@@ -302,10 +322,16 @@ class RequestValidator(OAuth2Validator):
             used_code.token_family = refresh_token.token_family if refresh_token else None
             used_code.save(update_fields=["access_token_id", "token_family"])
         # Audit: one INSERT, in DOT's transaction; client, user and scopes are already loaded.
+        event = insert(self._token_event(token, request))
+        audit.log_when_committed(event)
+
+    @staticmethod
+    def _token_event(token, request):
+        """The audit row of the token being saved (not yet inserted)."""
         grant_type = request.grant_type or ("implicit" if getattr(request, "response_type", None) == "token" else "")
-        audit.record(audit.Event.TOKEN_REFRESHED if grant_type == "refresh_token" else audit.Event.TOKEN_ISSUED,
-                     request=request, client=request.client, user=request.user, grant_type=grant_type,
-                     scopes=token.get("scope", ""))
+        return audit.event_row(audit.Event.TOKEN_REFRESHED if grant_type == "refresh_token" else audit.Event.TOKEN_ISSUED,
+                               request=request, client=request.client, user=request.user, grant_type=grant_type,
+                               scopes=token.get("scope", ""))
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         """DOT's refresh token checks (reuse detection, idle expiry) on one row, read locked with its user,

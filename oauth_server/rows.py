@@ -10,7 +10,7 @@ per-request query building is gone.
 
 import functools
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
@@ -131,17 +131,52 @@ def insert(instance):
     fields the database fills (db_default, generated), go through save() as before.
     """
     model = type(instance)
-    if pre_save.has_listeners(model) or post_save.has_listeners(model) or not _plain_insert_possible(model):
+    if not _compiled_insert_possible(model):
         instance.save(force_insert=True)
         return instance
     fields, sql = _insert_sql(model, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {connection.ops.quote_name(model._meta.pk.column)}", _row(instance, fields))
-        pk = cursor.fetchone()[0]
-    setattr(instance, model._meta.pk.attname, pk)
+        return _saved(instance, cursor.fetchone()[0])
+
+
+def _compiled_insert_possible(model):
+    return not (pre_save.has_listeners(model) or post_save.has_listeners(model)) and _plain_insert_possible(model)
+
+
+def _saved(instance, pk):
+    setattr(instance, type(instance)._meta.pk.attname, pk)
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+def insert_together(*instances):
+    """Save several new model instances all or none, as `insert` saves one; returns them.
+
+    On PostgreSQL they go in one statement (each INSERT a data-modifying WITH clause), which is atomic
+    on its own: outside a transaction that is one round trip where BEGIN, an INSERT per row and COMMIT
+    would be several. Elsewhere, or when a model needs save() (see `insert`), they are inserted one by
+    one inside transaction.atomic().
+    """
+    if connection.vendor != "postgresql" or not all(_compiled_insert_possible(type(i)) for i in instances):
+        with transaction.atomic():
+            return [insert(instance) for instance in instances]
+    quote = connection.ops.quote_name
+    clauses, params, pk_columns = [], [], []
+    for n, instance in enumerate(instances):
+        model = type(instance)
+        fields, sql = _insert_sql(model, connection.vendor)
+        pk_columns.append(quote(model._meta.pk.column))
+        clauses.append(f"r{n} AS ({sql} RETURNING {pk_columns[-1]})")
+        params += _row(instance, fields)
+    selected = ", ".join(f"(SELECT {pk} FROM r{n})" for n, pk in enumerate(pk_columns))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(clauses)} SELECT {selected}", params)
+        pks = cursor.fetchone()
+    for instance, pk in zip(instances, pks):
+        _saved(instance, pk)
+    return list(instances)
 
 
 def delete_unreferenced(queryset):

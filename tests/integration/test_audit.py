@@ -132,13 +132,13 @@ def _token_request_queries(backup_service):
     return [q["sql"] for q in queries.captured_queries]
 
 
-def test_issuing_a_token_costs_one_insert_and_no_select(backup_service, monkeypatch):
-    with_audit = _token_request_queries(backup_service)
-    monkeypatch.setattr(audit, "record", lambda *args, **kwargs: None)
-    without_audit = _token_request_queries(backup_service)
-    assert len(with_audit) == len(without_audit) + 1, with_audit
-    touching_audit = [sql for sql in with_audit if "audit_auditevent" in sql]
-    assert len(touching_audit) == 1 and touching_audit[0].startswith('INSERT INTO "audit_auditevent"')
+def test_issuing_a_token_writes_its_audit_row_without_reading_or_an_extra_round_trip(backup_service):
+    queries = _token_request_queries(backup_service)
+    touching_audit = [sql for sql in queries if "audit_auditevent" in sql]
+    assert len(touching_audit) == 1 and 'INSERT INTO "audit_auditevent"' in touching_audit[0], queries
+    if connection.vendor == "postgresql":
+        # The client lookup, then one statement for the token and its audit row: no BEGIN, no COMMIT.
+        assert len(queries) == 2 and 'INSERT INTO "oauth2_provider_accesstoken"' in touching_audit[0], queries
 
 
 def test_revocation_by_the_client_is_recorded_with_the_tokens_owner(server, mobile_app, alice):

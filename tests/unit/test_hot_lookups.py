@@ -134,3 +134,35 @@ def test_insert_goes_through_save_when_someone_listens_for_it(db):
     finally:
         post_save.disconnect(listener, sender=AuditEvent)
     assert heard == [(row.pk, True)]
+
+
+# --- several rows in one statement (oauth_server.rows.insert_together) -----------------------------
+def _new_token(client, raw):
+    token = AccessToken(application=client, scope="photos", expires=timezone.now() + timedelta(hours=1))
+    token._raw_token, token.token = raw, ""
+    return token
+
+
+def test_insert_together_stores_every_row_and_gives_each_its_key(backup_service):
+    import audit
+    from oauth_server.rows import insert_together
+
+    event = audit.event_row(audit.Event.TOKEN_ISSUED, client=backup_service.model, grant_type="client_credentials")
+    token, saved_event = insert_together(_new_token(backup_service.model, "raw-together"), event)
+    assert saved_event is event and event.pk is not None and not event._state.adding
+    assert find_active_access_token("raw-together").pk == token.pk
+    assert type(event).objects.get(pk=event.pk).oauth_client_id == backup_service.client_id
+
+
+@pytest.mark.django_db(transaction=True)  # no surrounding transaction: the statement must be all-or-none itself
+def test_insert_together_writes_all_or_none(backup_service):
+    import audit
+    from audit.models import AuditEvent
+    from django.db import IntegrityError
+    from oauth_server.rows import insert_together
+
+    insert_together(_new_token(backup_service.model, "taken"))
+    event = audit.event_row(audit.Event.TOKEN_ISSUED, client=backup_service.model, grant_type="client_credentials")
+    with pytest.raises(IntegrityError):  # the second token's checksum is already stored
+        insert_together(event, _new_token(backup_service.model, "taken"))
+    assert not AuditEvent.objects.exists()  # the first row went with the second
