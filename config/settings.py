@@ -226,6 +226,8 @@ REST_FRAMEWORK |= {
     "DEFAULT_AUTHENTICATION_CLASSES": ["resources.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["resources.permissions.HasRequiredScopes"],
     "EXCEPTION_HANDLER": "resources.exceptions.api_exception_handler",
+    # JSON only: DRF's browsable HTML API would need a session login, and these APIs take bearer tokens.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Protected APIs",

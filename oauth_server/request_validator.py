@@ -15,7 +15,6 @@ from datetime import timedelta
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -34,7 +33,7 @@ from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, Grant
 from .jwt_assertions import AssertionRejected, Purpose, expected_audiences, unverified_issuer, verify_assertion
 from .models import Client, UsedAuthorizationCode, token_checksum
 from .rows import delete_unreferenced, insert, insert_together
-from .tokens import find_active_access_token
+from .tokens import find_active_access_token, lock_refresh_token
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -340,10 +339,7 @@ class RequestValidator(OAuth2Validator):
         TokenView runs refreshes in a transaction: a concurrent request with the same token waits on the
         row lock, then finds the token rotated (revoked) and is treated as reuse.
         """
-        rt = (RefreshToken.objects.select_for_update(of=("self",))
-              .select_related("user", "application", "access_token")
-              .filter(token_checksum=token_checksum(refresh_token))
-              .order_by(F("revoked").desc(nulls_first=True)).first())
+        rt = lock_refresh_token(refresh_token)
         if rt is None:
             return False
         if rt.revoked is not None:

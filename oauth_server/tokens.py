@@ -1,15 +1,17 @@
 """Looking up the tokens we issued. Every endpoint that accepts our access tokens asks here."""
 
 from django.contrib.auth import get_user_model
-from oauth2_provider.models import get_access_token_model, get_application_model
+from django.db import connection
+from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
 from .access_tokens import looks_like_jwt, verify_jwt_access_token
 from .models import token_checksum
 from .rows import Columns, RowQuery
 
 AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
 
-# Opaque tokens are 30 characters; a JWT access token (RFC 9068) is about 1 KB, more with many scopes.
+# Opaque tokens are 43 characters; a JWT access token (RFC 9068) is about 1 KB, more with many scopes.
 MAX_TOKEN_LENGTH = 8192
 
 
@@ -58,3 +60,40 @@ def find_active_access_token(raw_token):
     access_token.application = client
     access_token.user = user
     return access_token
+
+
+def _refresh_token_query():
+    """The refresh token row by checksum, locked (FOR UPDATE OF it alone), with its user, client and access token
+    rows: what `RefreshToken.objects.select_for_update(of=("self",)).select_related("user", "application",
+    "access_token")` reads. Of several rows with one checksum (a value issued again after its first row was
+    revoked), the live one comes first, as DOT's lookup orders them."""
+    refresh = Columns(RefreshToken, "r")
+    user = Columns(get_user_model(), "u")
+    client = Columns(get_application_model(), "c")
+    access = Columns(AccessToken, "a")
+    quote = connection.ops.quote_name
+    lock = f" FOR UPDATE OF {quote('r')}" if connection.features.has_select_for_update_of else ""
+    sql = (
+        f"SELECT {refresh.select_list()}, {user.select_list()}, {client.select_list()}, {access.select_list()}"
+        f" FROM {refresh.table_as_alias()}"
+        f" INNER JOIN {user.table_as_alias()} ON {user.column('id')} = {refresh.column('user')}"
+        f" INNER JOIN {client.table_as_alias()} ON {client.column('id')} = {refresh.column('application')}"
+        f" LEFT OUTER JOIN {access.table_as_alias()} ON {access.column('id')} = {refresh.column('access_token')}"
+        f" WHERE {refresh.column('token_checksum')} = %s"
+        f" ORDER BY {refresh.column('revoked')} IS NOT NULL, {refresh.column('revoked')} DESC LIMIT 1{lock}"
+    )
+    return [refresh, user, client, access], sql
+
+
+REFRESH_TOKEN_FOR_UPDATE = RowQuery(_refresh_token_query)
+
+
+def lock_refresh_token(raw_token):
+    """The stored refresh token for `raw_token` with its user, client and access token, its row locked until
+    the transaction ends (PostgreSQL); None if there is none. Whether it may be used is the caller's rule."""
+    found = REFRESH_TOKEN_FOR_UPDATE.fetch_one([token_checksum(raw_token)])
+    if found is None:
+        return None
+    refresh_token, user, client, access_token = found
+    refresh_token.user, refresh_token.application, refresh_token.access_token = user, client, access_token
+    return refresh_token

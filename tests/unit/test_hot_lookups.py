@@ -166,3 +166,31 @@ def test_insert_together_writes_all_or_none(backup_service):
     with pytest.raises(IntegrityError):  # the second token's checksum is already stored
         insert_together(event, _new_token(backup_service.model, "taken"))
     assert not AuditEvent.objects.exists()  # the first row went with the second
+
+
+# --- the refresh grant's locked lookup (oauth_server.tokens.lock_refresh_token) -------------------
+def test_refresh_token_lookup_reads_what_the_orm_reads(backup_service, alice):
+    from oauth2_provider.models import RefreshToken
+
+    from oauth_server.tokens import lock_refresh_token
+
+    access = _token(backup_service.model, alice)
+    stored = RefreshToken.objects.create(application=backup_service.model, user=alice, access_token=access,
+                                         token="", token_checksum=token_checksum("raw-refresh"))
+    found = lock_refresh_token("raw-refresh")
+    assert model_to_dict(found) == model_to_dict(RefreshToken.objects.get(pk=stored.pk))
+    assert model_to_dict(found.user) == model_to_dict(alice)
+    assert model_to_dict(found.application) == model_to_dict(backup_service.model)
+    assert model_to_dict(found.access_token) == model_to_dict(AccessToken.objects.get(pk=access.pk))
+    assert lock_refresh_token("unknown-refresh") is None
+
+
+def test_a_refresh_token_without_its_access_token_still_loads(backup_service, alice):
+    from oauth2_provider.models import RefreshToken
+
+    from oauth_server.tokens import lock_refresh_token
+
+    RefreshToken.objects.create(application=backup_service.model, user=alice, token="",
+                                token_checksum=token_checksum("rotated-refresh"), revoked=timezone.now())
+    found = lock_refresh_token("rotated-refresh")
+    assert found.access_token is None and found.revoked is not None
