@@ -35,7 +35,6 @@ from enum import Enum
 
 import jwt
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import PyJWTError
 
@@ -79,8 +78,9 @@ def _database_replay_store():
 
 
 def _find_active_user(username):
-    User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    from accounts.lookups import find_user_by_username
+
+    user = find_user_by_username(username)
     return user if user is not None and user.is_active else None
 
 

@@ -24,7 +24,7 @@ from oauth2_provider.models import (
 import audit
 
 from . import client_keys, client_secrets
-from .rows import Columns, RowQuery, insert_once
+from .rows import SPACE_SEPARATED_LIST, Columns, RowQuery, insert_once
 from .constants import (
     DOT_GRANT_ALIASES,
     REDIRECTING_GRANTS,
@@ -63,7 +63,7 @@ class ClientManager(ApplicationManager):
         The token and introspection endpoints load a client on every request; this skips the ORM's
         per-request query building (oauth_server/rows.py) and the separate scopes query.
         """
-        if connection.vendor not in SCOPE_LIST_AGGREGATE:
+        if connection.vendor not in SPACE_SEPARATED_LIST:
             client = self.filter(client_id=client_id).first()
             if client is not None:
                 client.allowed_scope_names()
@@ -77,7 +77,6 @@ class ClientManager(ApplicationManager):
 
 
 # Scope names never contain spaces (RFC 6749 §3.3), so a space-joined list splits back exactly.
-SCOPE_LIST_AGGREGATE = {"postgresql": "string_agg({}, ' ')", "sqlite": "group_concat({}, ' ')"}
 
 
 def _client_with_scopes_query():
@@ -88,7 +87,7 @@ def _client_with_scopes_query():
     quote = connection.ops.quote_name
     link = f"{quote('m')}.{quote(allowed.m2m_column_name())}"
     link_scope = f"{quote('m')}.{quote(allowed.m2m_reverse_name())}"
-    names = SCOPE_LIST_AGGREGATE[connection.vendor].format(scope.column("name"))
+    names = SPACE_SEPARATED_LIST[connection.vendor].format(scope.column("name"))
     sql = (
         f"SELECT {client.select_list()},"
         f" (SELECT {names} FROM {scope.table_as_alias()}"

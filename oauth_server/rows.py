@@ -70,6 +70,10 @@ class Columns:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
+# A space-separated list of a column's values, per database vendor (values must not contain spaces).
+SPACE_SEPARATED_LIST = {"postgresql": "string_agg(CAST({} AS text), ' ')", "sqlite": "group_concat({}, ' ')"}
+
+
 class RowQuery:
     """One SELECT of a row made of several models' columns, compiled on first use per database connection.
 

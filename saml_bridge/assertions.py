@@ -35,6 +35,7 @@ from django.utils import timezone
 from saml2 import saml
 from saml2 import xmldsig as ds
 
+from accounts.lookups import find_user_by_username
 from oauth_server.rows import insert_once
 
 from . import registry
@@ -390,12 +391,11 @@ def resolve_user(verified):
     """RFC 7522 §3, rule 3: the active local user the subject names, provisioned if the IdP allows it."""
     idp = verified.idp
     username = _subject_username(verified)
-    User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    user = find_user_by_username(username)
     if user is None:
         if not idp.auto_provision:
             raise AssertionRejected("the subject is not a known user", rule=3)
-        user = _provision_user(User, username, _subject_email(verified))
+        user = _provision_user(get_user_model(), username, _subject_email(verified))
     if not user.is_active:
         raise AssertionRejected("the subject's user account is disabled", rule=3)
     return user

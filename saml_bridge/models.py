@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
+
+from oauth_server.rows import SPACE_SEPARATED_LIST, Columns, RowQuery
 
 from . import certificates
 
@@ -13,8 +15,25 @@ class UsernameSource(models.TextChoices):
     ATTRIBUTE = "attribute", "A named attribute"
 
 
+class TrustedIdentityProviderManager(models.Manager):
+    def enabled_with_allowed_clients(self, entity_id):
+        """The enabled IdP whose entity ID is exactly `entity_id`, with its client allow-list, in one query
+        (or None). The SAML grant asks for both on every request; this skips the ORM's per-request query
+        building and the separate allow-list query (oauth_server/rows.py). `metadata_xml` loads on access."""
+        if connection.vendor not in SPACE_SEPARATED_LIST:
+            return self.filter(entity_id=entity_id, enabled=True).first()
+        found = _IDP_WITH_ALLOWED_CLIENTS.fetch_one([entity_id])
+        if found is None:
+            return None
+        idp, client_pks = found
+        idp.__dict__["_allowed_client_pks"] = frozenset(int(pk) for pk in (client_pks or "").split())
+        return idp
+
+
 class TrustedIdentityProvider(models.Model):
     """A SAML IdP whose signed assertions may be exchanged for tokens (the saml2-bearer grant)."""
+
+    objects = TrustedIdentityProviderManager()
 
     name = models.CharField(max_length=200)
     # SAML 2.0 Metadata §2.3.2: entityID is a URI of at most 1024 characters.
@@ -86,8 +105,29 @@ class TrustedIdentityProvider(models.Model):
 
     def allows_client(self, client):
         """May `client` present this IdP's assertions? An empty allow-list means any client."""
-        allowed = set(self.allowed_clients.values_list("pk", flat=True))  # one query; allow-lists are short
+        allowed = self.__dict__.get("_allowed_client_pks")  # loaded with the IdP on the grant's hot path
+        if allowed is None:
+            allowed = set(self.allowed_clients.values_list("pk", flat=True))  # one query; allow-lists are short
         return not allowed or client.pk in allowed
+
+
+def _idp_with_allowed_clients_query():
+    idp = Columns(TrustedIdentityProvider, "i", [f.name for f in TrustedIdentityProvider._meta.concrete_fields
+                                                  if f.name != "metadata_xml"])
+    allowed = TrustedIdentityProvider.allowed_clients.field
+    through = allowed.remote_field.through._meta
+    quote = connection.ops.quote_name
+    client_pks = SPACE_SEPARATED_LIST[connection.vendor].format(f"{quote('m')}.{quote(allowed.m2m_reverse_name())}")
+    sql = (
+        f"SELECT {idp.select_list()},"
+        f" (SELECT {client_pks} FROM {quote(through.db_table)} {quote('m')}"
+        f" WHERE {quote('m')}.{quote(allowed.m2m_column_name())} = {idp.column('id')})"
+        f" FROM {idp.table_as_alias()} WHERE {idp.column('entity_id')} = %s AND {idp.column('enabled')}"
+    )
+    return [idp], sql
+
+
+_IDP_WITH_ALLOWED_CLIENTS = RowQuery(_idp_with_allowed_clients_query)
 
 
 class UsedAssertion(models.Model):

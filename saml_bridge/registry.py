@@ -74,7 +74,7 @@ def find_enabled_idp(entity_id):
     """The enabled trusted IdP whose entity ID is exactly `entity_id`, or None."""
     if not entity_id:
         return None
-    return TrustedIdentityProvider.objects.filter(entity_id=entity_id, enabled=True).first()
+    return TrustedIdentityProvider.objects.enabled_with_allowed_clients(entity_id)
 
 
 def security_context(idp):

@@ -194,3 +194,29 @@ def test_a_refresh_token_without_its_access_token_still_loads(backup_service, al
                                 token_checksum=token_checksum("rotated-refresh"), revoked=timezone.now())
     found = lock_refresh_token("rotated-refresh")
     assert found.access_token is None and found.revoked is not None
+
+
+# --- the SAML grant's identity provider and user lookups --------------------------------------------
+def test_trusted_idp_comes_with_its_allow_list_in_one_query(acme_idp, backup_service, photo_printer,
+                                                            django_assert_num_queries):
+    from saml_bridge.models import TrustedIdentityProvider
+
+    entity_id = acme_idp.model.entity_id
+    with django_assert_num_queries(1):
+        loaded = TrustedIdentityProvider.objects.enabled_with_allowed_clients(entity_id)
+        assert loaded.allows_client(backup_service.model)  # an empty allow-list: any client
+    assert model_to_dict(loaded) == model_to_dict(TrustedIdentityProvider.objects.get(pk=acme_idp.model.pk))
+
+    acme_idp.model.allowed_clients.set([photo_printer.model])
+    loaded = TrustedIdentityProvider.objects.enabled_with_allowed_clients(entity_id)
+    assert loaded.allows_client(photo_printer.model) and not loaded.allows_client(backup_service.model)
+
+    TrustedIdentityProvider.objects.filter(pk=acme_idp.model.pk).update(enabled=False)
+    assert TrustedIdentityProvider.objects.enabled_with_allowed_clients(entity_id) is None
+
+
+def test_user_by_username_is_exact(alice):
+    from accounts.lookups import find_user_by_username
+
+    assert model_to_dict(find_user_by_username("alice")) == model_to_dict(alice)
+    assert find_user_by_username("ALICE") is None and find_user_by_username("alic") is None
