@@ -137,3 +137,22 @@ def test_the_openapi_schema_describes_exactly_the_fields_userinfo_returns(server
     response = schema["paths"]["/api/userinfo"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     described = schema["components"]["schemas"][response["$ref"].rsplit("/", 1)[1]]
     assert set(described["properties"]) == set(returned)
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*", "text/html, */*;q=0.1"])
+def test_the_apis_answer_json_to_any_client_that_accepts_it(server, userinfo, mobile_app, alice, accept):
+    token = user_token(server, mobile_app, "alice", "userinfo/readonly")
+    headers = {**bearer(token), **({"Accept": accept} if accept else {})}
+    session = requests.Session()
+    session.headers.pop("Accept")  # requests sends */* by default: test without any Accept too
+    r = session.get(userinfo, headers=headers)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    assert r.json()["username"] == "alice"
+
+
+def test_a_client_that_accepts_only_html_is_told_406_in_json(server, userinfo, mobile_app, alice):
+    token = user_token(server, mobile_app, "alice", "userinfo/readonly")
+    r = requests.get(userinfo, headers={**bearer(token), "Accept": "text/html"})
+    assert r.status_code == 406 and r.headers["Content-Type"] == "application/json"
+    assert r.json()["error"] == "not_acceptable"
+    assert requests.get(userinfo + "?format=xml", headers=bearer(token)).status_code == 404
