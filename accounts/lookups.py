@@ -17,5 +17,7 @@ USER_BY_USERNAME = RowQuery(_user_by_username_query)
 def find_user_by_username(username):
     """The user whose USERNAME_FIELD is exactly `username` (unique), or None: the ORM's
     `filter(username=...).first()`, by SQL compiled once per connection (oauth_server/rows.py)."""
+    if "\x00" in username:
+        return None  # no username has one, and PostgreSQL refuses NUL in text outright (a DataError)
     found = USER_BY_USERNAME.fetch_one([username])
     return found[0] if found else None

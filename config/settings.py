@@ -228,7 +228,7 @@ REST_FRAMEWORK |= {
     "EXCEPTION_HANDLER": "resources.exceptions.api_exception_handler",
     # JSON only: DRF's browsable HTML API would need a session login, and these APIs take bearer tokens.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "resources.negotiation.JSONAPINegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "resources.negotiation.SingleRendererNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Protected APIs",

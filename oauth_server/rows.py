@@ -41,6 +41,9 @@ class Columns:
         quote = connection.ops.quote_name
         return f"{quote(self.alias)}.{quote(self.model._meta.get_field(name).column)}"
 
+    def pk_column(self):
+        return self.column(self.model._meta.pk.name)
+
     def select_list(self):
         quote = connection.ops.quote_name
         return ", ".join(f"{quote(self.alias)}.{quote(f.column)}" for f in self.fields)
@@ -158,11 +161,13 @@ def _saved(instance, pk):
 def insert_together(*instances):
     """Save several new model instances all or none, as `insert` saves one; returns them.
 
-    On PostgreSQL they go in one statement (each INSERT a data-modifying WITH clause), which is atomic
-    on its own: outside a transaction that is one round trip where BEGIN, an INSERT per row and COMMIT
+    The rows must not refer to one another (a ValueError says so, as save() would). On PostgreSQL they go
+    in one statement (each INSERT a data-modifying WITH clause), which is atomic on its own: outside a transaction that is one round trip where BEGIN, an INSERT per row and COMMIT
     would be several. Elsewhere, or when a model needs save() (see `insert`), they are inserted one by
     one inside transaction.atomic().
     """
+    for instance in instances:  # before any row is written, on every database alike
+        instance._prepare_related_fields_for_save(operation_name="insert")
     if connection.vendor != "postgresql" or not all(_compiled_insert_possible(type(i)) for i in instances):
         with transaction.atomic():
             return [insert(instance) for instance in instances]
@@ -198,6 +203,9 @@ def delete_unreferenced(queryset):
 
 def _row(instance, fields):
     """The values of `fields` for a new row, as save() prepares them (pre_save: defaults, auto_now, checksums)."""
+    # As save(): a related object without a key (not saved yet, or saved in the same insert_together) is an
+    # error, never a silently NULL foreign key.
+    instance._prepare_related_fields_for_save(operation_name="insert")
     return [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
 
 

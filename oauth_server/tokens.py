@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
 from .access_tokens import looks_like_jwt, verify_jwt_access_token
@@ -71,14 +72,16 @@ def _refresh_token_query():
     user = Columns(get_user_model(), "u")
     client = Columns(get_application_model(), "c")
     access = Columns(AccessToken, "a")
-    quote = connection.ops.quote_name
-    lock = f" FOR UPDATE OF {quote('r')}" if connection.features.has_select_for_update_of else ""
+    features = connection.features
+    lock = ""
+    if features.has_select_for_update:  # as the ORM: OF the refresh token where the database can say so
+        lock = f" FOR UPDATE OF {connection.ops.quote_name('r')}" if features.has_select_for_update_of else " FOR UPDATE"
     sql = (
         f"SELECT {refresh.select_list()}, {user.select_list()}, {client.select_list()}, {access.select_list()}"
         f" FROM {refresh.table_as_alias()}"
-        f" INNER JOIN {user.table_as_alias()} ON {user.column('id')} = {refresh.column('user')}"
-        f" INNER JOIN {client.table_as_alias()} ON {client.column('id')} = {refresh.column('application')}"
-        f" LEFT OUTER JOIN {access.table_as_alias()} ON {access.column('id')} = {refresh.column('access_token')}"
+        f" INNER JOIN {user.table_as_alias()} ON {user.pk_column()} = {refresh.column('user')}"
+        f" INNER JOIN {client.table_as_alias()} ON {client.pk_column()} = {refresh.column('application')}"
+        f" LEFT OUTER JOIN {access.table_as_alias()} ON {access.pk_column()} = {refresh.column('access_token')}"
         f" WHERE {refresh.column('token_checksum')} = %s"
         f" ORDER BY {refresh.column('revoked')} IS NOT NULL, {refresh.column('revoked')} DESC LIMIT 1{lock}"
     )
@@ -91,6 +94,9 @@ REFRESH_TOKEN_FOR_UPDATE = RowQuery(_refresh_token_query)
 def lock_refresh_token(raw_token):
     """The stored refresh token for `raw_token` with its user, client and access token, its row locked until
     the transaction ends (PostgreSQL); None if there is none. Whether it may be used is the caller's rule."""
+    if connection.features.has_select_for_update and not connection.in_atomic_block:
+        # As select_for_update(): outside a transaction the lock would end with the statement.
+        raise TransactionManagementError("lock_refresh_token cannot be used outside of a transaction.")
     found = REFRESH_TOKEN_FOR_UPDATE.fetch_one([token_checksum(raw_token)])
     if found is None:
         return None

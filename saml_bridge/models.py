@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils import timezone
 
 from oauth_server.rows import SPACE_SEPARATED_LIST, Columns, RowQuery
@@ -121,13 +123,20 @@ def _idp_with_allowed_clients_query():
     sql = (
         f"SELECT {idp.select_list()},"
         f" (SELECT {client_pks} FROM {quote(through.db_table)} {quote('m')}"
-        f" WHERE {quote('m')}.{quote(allowed.m2m_column_name())} = {idp.column('id')})"
+        f" WHERE {quote('m')}.{quote(allowed.m2m_column_name())} = {idp.pk_column()})"
         f" FROM {idp.table_as_alias()} WHERE {idp.column('entity_id')} = %s AND {idp.column('enabled')}"
     )
     return [idp], sql
 
 
 _IDP_WITH_ALLOWED_CLIENTS = RowQuery(_idp_with_allowed_clients_query)
+
+
+@receiver(m2m_changed, sender=TrustedIdentityProvider.allowed_clients.through)
+def forget_allowed_clients(sender, instance, **kwargs):
+    """An IdP instance read its allow-list with it; changing the list through it must not leave it stale."""
+    if isinstance(instance, TrustedIdentityProvider):
+        instance.__dict__.pop("_allowed_client_pks", None)
 
 
 class UsedAssertion(models.Model):

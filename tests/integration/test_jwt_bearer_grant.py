@@ -170,6 +170,13 @@ def test_rejects_unknown_user(server, partner_service):
         "subject (sub) is not an active user"
 
 
+@pytest.mark.parametrize("sub", ["ali\x00ce", "\x00"])
+def test_a_subject_with_a_nul_character_is_an_unknown_user_not_a_crash(server, partner_service, sub):
+    # PostgreSQL refuses NUL in text: the lookup must not even ask it.
+    assert refused(exchange(server, assertion(server, partner_service, sub=sub))) == \
+        "subject (sub) is not an active user"
+
+
 def test_rejects_inactive_user(server, partner_service, bob):
     bob.is_active = False
     bob.save()

@@ -182,7 +182,21 @@ def test_refresh_token_lookup_reads_what_the_orm_reads(backup_service, alice):
     assert model_to_dict(found.user) == model_to_dict(alice)
     assert model_to_dict(found.application) == model_to_dict(backup_service.model)
     assert model_to_dict(found.access_token) == model_to_dict(AccessToken.objects.get(pk=access.pk))
+    assert (found.created, found.updated) == (stored.created, stored.updated)  # not editable: not in model_to_dict
     assert lock_refresh_token("unknown-refresh") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refresh_token_lock_needs_a_transaction(backup_service):
+    from django.db import connection
+    from django.db.transaction import TransactionManagementError
+
+    from oauth_server.tokens import lock_refresh_token
+
+    if not connection.features.has_select_for_update:
+        pytest.skip("this database has no row locks (SQLite): nothing to hold")
+    with pytest.raises(TransactionManagementError):
+        lock_refresh_token("any-refresh")
 
 
 def test_a_refresh_token_without_its_access_token_still_loads(backup_service, alice):
@@ -207,7 +221,8 @@ def test_trusted_idp_comes_with_its_allow_list_in_one_query(acme_idp, backup_ser
         assert loaded.allows_client(backup_service.model)  # an empty allow-list: any client
     assert model_to_dict(loaded) == model_to_dict(TrustedIdentityProvider.objects.get(pk=acme_idp.model.pk))
 
-    acme_idp.model.allowed_clients.set([photo_printer.model])
+    loaded.allowed_clients.set([photo_printer.model])  # through the loaded instance: its copy is forgotten
+    assert loaded.allows_client(photo_printer.model) and not loaded.allows_client(backup_service.model)
     loaded = TrustedIdentityProvider.objects.enabled_with_allowed_clients(entity_id)
     assert loaded.allows_client(photo_printer.model) and not loaded.allows_client(backup_service.model)
 
@@ -220,3 +235,16 @@ def test_user_by_username_is_exact(alice):
 
     assert model_to_dict(find_user_by_username("alice")) == model_to_dict(alice)
     assert find_user_by_username("ALICE") is None and find_user_by_username("alic") is None
+
+
+def test_insert_together_refuses_rows_that_refer_to_each_other(backup_service, alice):
+    from oauth2_provider.models import RefreshToken
+
+    from oauth_server.rows import insert_together
+
+    access = _new_token(backup_service.model, "raw-access")
+    refresh = RefreshToken(application=backup_service.model, user=alice, access_token=access)
+    refresh._raw_token, refresh.token = "raw-refresh-pair", ""
+    with pytest.raises(ValueError, match="unsaved related object 'access_token'"):
+        insert_together(access, refresh)
+    assert not RefreshToken.objects.exists()
