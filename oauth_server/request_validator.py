@@ -15,6 +15,7 @@ from datetime import timedelta
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -32,8 +33,8 @@ from . import client_secrets
 from .constants import CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthMethod, GrantType
 from .jwt_assertions import AssertionRejected, Purpose, expected_audiences, unverified_issuer, verify_assertion
 from .models import Client, UsedAuthorizationCode, token_checksum
-from .rows import delete_unreferenced, insert, insert_together
-from .tokens import find_active_access_token, lock_refresh_token
+from .rows import insert, insert_together
+from .tokens import claim_refresh_token, find_active_access_token, lock_refresh_token
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -300,7 +301,10 @@ class RequestValidator(OAuth2Validator):
         spares the transaction's BEGIN and COMMIT round trips. What is stored is what DOT would store."""
         if (token.get("refresh_token") or token.get("id_token") or "scope" not in token
                 or getattr(request, "used_code", None) is not None):
-            return super().save_bearer_token(token, request, *args, **kwargs)
+            # DOT's transaction, without a savepoint inside TokenView's refresh transaction (two round trips):
+            # a failure here fails the whole refresh, which has written nothing else to keep.
+            with transaction.atomic(using=router.db_for_write(AccessToken), savepoint=False):
+                return self._save_bearer_token(token, request, *args, **kwargs)
         self._check_and_set_request_resource(request)  # RFC 8707: may refuse with invalid_target
         expires = timezone.now() + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
         if request.grant_type == "client_credentials":
@@ -311,7 +315,8 @@ class RequestValidator(OAuth2Validator):
         audit.log_when_committed(event)
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
-        if not self._rotate_refresh_token(token, request):
+        event = self._rotate_refresh_token(token, request)  # the audit row, written with the new pair
+        if event is None:
             super()._save_bearer_token(token, request, *args, **kwargs)
         used_code = getattr(request, "used_code", None)
         if used_code is not None:
@@ -320,8 +325,9 @@ class RequestValidator(OAuth2Validator):
             used_code.access_token_id = access_token.pk if access_token else None
             used_code.token_family = refresh_token.token_family if refresh_token else None
             used_code.save(update_fields=["access_token_id", "token_family"])
-        # Audit: one INSERT, in DOT's transaction; client, user and scopes are already loaded.
-        event = insert(self._token_event(token, request))
+        if event is None:
+            # Audit: one INSERT, in DOT's transaction; client, user and scopes are already loaded.
+            event = insert(self._token_event(token, request))
         audit.log_when_committed(event)
 
     @staticmethod
@@ -374,32 +380,31 @@ class RequestValidator(OAuth2Validator):
 
     def _rotate_refresh_token(self, token, request):
         """RFC 6749 §6 rotation of the refresh token validate_refresh_token locked: claim it (revoked, no
-        access token) with one UPDATE, delete its access token, insert the new pair. DOT does the same
-        in twice the statements (re-locking and re-reading the rows). Returns False to leave anything
-        else (not a rotating refresh) to DOT's _save_bearer_token."""
+        access token) and delete its access token (one statement: tokens.claim_refresh_token), then write
+        the new access token with the audit row (one statement) and the new refresh token. DOT does the
+        same in three times the statements (re-locking and re-reading the rows). Returns the saved audit
+        row, or None to leave anything else (not a rotating refresh) to DOT's _save_bearer_token."""
         rt = getattr(request, "refresh_token_instance", None)
         if (request.grant_type != "refresh_token" or not token.get("refresh_token") or "scope" not in token
                 or not self.rotate_refresh_token(request) or not isinstance(rt, RefreshToken)
                 or rt.revoked is not None):
-            return False
+            return None
         self._check_and_set_request_resource(request)  # RFC 8707: may refuse with invalid_target
         now = timezone.now()
-        claimed = RefreshToken.objects.filter(pk=rt.pk, revoked__isnull=True).update(
-            revoked=now, updated=now, access_token=None)
-        if not claimed:
+        if not claim_refresh_token(rt, now):  # revoked, detached, its access token deleted
             # Another request rotated it first. Unreachable under TokenView's row lock (PostgreSQL); without
             # one, refuse rather than hand out the winner's pair (DOT's fallback).
             raise errors.InvalidGrantError(description="The refresh token was used by another request.",
                                            request=request)
-        if rt.access_token_id is not None:
-            # The refresh token no longer points at it (the UPDATE above) and nothing else does.
-            delete_unreferenced(AccessToken.objects.filter(pk=rt.access_token_id))
         rt.revoked, rt.access_token = now, None
         expires = now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
-        access_token = self._create_access_token(expires, request, token, source_refresh_token=rt)
+        id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
+        access_token, event = insert_together(self._new_access_token(expires, request, token, id_token, rt),
+                                              self._token_event(token, request))
+        request.issued_access_token = access_token
         self._create_refresh_token(request, token["refresh_token"], access_token, rt)
         request.refresh_token_instance = None
-        return True
+        return event
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         found = self._revocable_token(token, request)

@@ -1,13 +1,16 @@
 """Looking up the tokens we issued. Every endpoint that accepts our access tokens asks here."""
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models.signals import post_delete, pre_delete
 from django.db.transaction import TransactionManagementError
 from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
 from .access_tokens import looks_like_jwt, verify_jwt_access_token
 from .models import token_checksum
-from .rows import Columns, RowQuery
+from .rows import Columns, RowQuery, delete_unreferenced
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -103,3 +106,42 @@ def lock_refresh_token(raw_token):
     refresh_token, user, client, access_token = found
     refresh_token.user, refresh_token.application, refresh_token.access_token = user, client, access_token
     return refresh_token
+
+
+def claim_refresh_token(refresh_token, now):
+    """Rotation's first step: mark `refresh_token` revoked and detached from its access token, if it is still
+    live, and delete that access token, which then nothing refers to. True if this call claimed it.
+
+    On PostgreSQL one statement does both (an UPDATE and a DELETE as WITH clauses; the DELETE happens only
+    if the UPDATE claimed the row); elsewhere, or when a delete signal listens, the ORM's UPDATE and
+    rows.delete_unreferenced do it in two.
+    """
+    access_token_pk = refresh_token.access_token_id
+    if connection.vendor != "postgresql" or pre_delete.has_listeners(AccessToken) or post_delete.has_listeners(AccessToken):
+        claimed = RefreshToken.objects.filter(pk=refresh_token.pk, revoked__isnull=True).update(
+            revoked=now, updated=now, access_token=None)
+        if claimed and access_token_pk is not None:
+            delete_unreferenced(AccessToken.objects.filter(pk=access_token_pk))
+        return bool(claimed)
+    revoked = RefreshToken._meta.get_field("revoked").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [revoked, revoked, refresh_token.pk, access_token_pk])
+        return cursor.fetchone()[0] == 1
+
+
+@functools.cache
+def _claim_sql():
+    quote = connection.ops.quote_name
+    refresh, access = RefreshToken._meta, AccessToken._meta
+
+    def column(meta, name):
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"WITH claimed AS (UPDATE {quote(refresh.db_table)} SET {column(refresh, 'revoked')} = %s,"
+        f" {column(refresh, 'updated')} = %s, {column(refresh, 'access_token')} = NULL"
+        f" WHERE {quote(refresh.pk.column)} = %s AND {column(refresh, 'revoked')} IS NULL RETURNING 1),"
+        f" gone AS (DELETE FROM {quote(access.db_table)} WHERE {quote(access.pk.column)} = %s"
+        f" AND EXISTS (SELECT 1 FROM claimed))"
+        f" SELECT count(*) FROM claimed"
+    )

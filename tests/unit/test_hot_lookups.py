@@ -248,3 +248,39 @@ def test_insert_together_refuses_rows_that_refer_to_each_other(backup_service, a
     with pytest.raises(ValueError, match="unsaved related object 'access_token'"):
         insert_together(access, refresh)
     assert not RefreshToken.objects.exists()
+
+
+# --- rotation's claim (oauth_server.tokens.claim_refresh_token) --------------------------------------
+def _refresh_pair(client, user, raw):
+    from oauth2_provider.models import RefreshToken
+
+    access = _token(client, user, raw=f"{raw}-access")
+    return RefreshToken.objects.create(application=client, user=user, access_token=access, token="",
+                                       token_checksum=token_checksum(raw)), access
+
+
+@pytest.mark.parametrize("delete_listener", [False, True])
+def test_a_refresh_token_is_claimed_once_and_its_access_token_goes(backup_service, alice, delete_listener):
+    from django.db.models.signals import post_delete
+    from oauth2_provider.models import RefreshToken
+
+    from oauth_server.tokens import claim_refresh_token
+
+    refresh, access = _refresh_pair(backup_service.model, alice, "to-rotate")
+    deleted = []
+
+    def listener(sender, instance, **kwargs):
+        deleted.append(instance.pk)
+
+    if delete_listener:  # the statement gives way to the ORM, so that receivers see the deleted row
+        post_delete.connect(listener, sender=AccessToken)
+    try:
+        now = timezone.now()
+        assert claim_refresh_token(refresh, now) is True
+        assert claim_refresh_token(refresh, now) is False  # already revoked: a second request loses
+    finally:
+        post_delete.disconnect(listener, sender=AccessToken)
+    stored = RefreshToken.objects.get(pk=refresh.pk)
+    assert stored.revoked == now and stored.access_token_id is None
+    assert not AccessToken.objects.filter(pk=access.pk).exists()
+    assert deleted == ([access.pk] if delete_listener else [])
