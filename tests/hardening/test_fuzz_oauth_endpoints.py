@@ -15,7 +15,7 @@ import base64
 import json
 import time
 from collections import Counter
-from urllib.parse import parse_qs, quote_from_bytes, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote_from_bytes, urlencode, urlsplit
 
 import pytest
 import requests
@@ -403,6 +403,22 @@ def test_overlong_challenge_method_without_a_challenge_is_not_a_server_error(mak
     browser, params = signed_in_with_consent(make_client, alice)
     r = browser.get("/oauth/authorize", {**params, "code_challenge_method": "S256-but-longer"})
     assert r.status_code < 500, r.status_code
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name, limit", [("nonce", 255), ("code_challenge", 128)])
+def test_a_parameter_too_long_to_store_with_the_code_is_invalid_request_for_the_client(make_client, alice, name,
+                                                                                      limit):
+    # Found by the fuzzer on PostgreSQL: a 256-character nonce reached the authorization code's INSERT (500).
+    browser, params = signed_in_with_consent(make_client, alice)
+    extra = {name: "n" * (limit + 1)} | ({"code_challenge_method": "S256"} if name == "code_challenge" else {})
+    r = browser.get("/oauth/authorize", {**params, **extra, "state": "s1"})
+    assert r.status_code == 302, r.status_code
+    query = dict(parse_qsl(urlsplit(r["Location"]).query))
+    assert r["Location"].startswith(PRINTER_CALLBACK)
+    assert query["error"] == "invalid_request" and query["state"] == "s1" and "code" not in query
+    assert browser.get("/oauth/authorize", {**params, name: "n" * 43} | (
+        {"code_challenge_method": "S256"} if name == "code_challenge" else {}))["Location"].count("code=") == 1
 
 
 def assertion_with_issuer(issuer):
