@@ -162,13 +162,13 @@ def insert_together(*instances):
     """Save several new model instances all or none, as `insert` saves one; returns them.
 
     The rows must not refer to one another (a ValueError says so, as save() would). On PostgreSQL they go
-    in one statement (each INSERT a data-modifying WITH clause), which is atomic on its own: outside a transaction that is one round trip where BEGIN, an INSERT per row and COMMIT
-    would be several. Elsewhere, or when a model needs save() (see `insert`), they are inserted one by
-    one inside transaction.atomic().
+    in one statement (each INSERT a data-modifying WITH clause), which is atomic on its own: outside a
+    transaction, one round trip where BEGIN, an INSERT per row and COMMIT would be several. Elsewhere, or
+    when a model needs save() (see `insert`), they are inserted one by one inside transaction.atomic().
     """
-    for instance in instances:  # before any row is written, on every database alike
-        instance._prepare_related_fields_for_save(operation_name="insert")
     if connection.vendor != "postgresql" or not all(_compiled_insert_possible(type(i)) for i in instances):
+        for instance in instances:  # refused before any row is written, as the one statement would be
+            instance._prepare_related_fields_for_save(operation_name="insert")
         with transaction.atomic():
             return [insert(instance) for instance in instances]
     quote = connection.ops.quote_name
@@ -178,7 +178,7 @@ def insert_together(*instances):
         fields, sql = _insert_sql(model, connection.vendor)
         pk_columns.append(quote(model._meta.pk.column))
         clauses.append(f"r{n} AS ({sql} RETURNING {pk_columns[-1]})")
-        params += _row(instance, fields)
+        params += _row(instance, fields)  # checks the instance's related objects: all before the statement
     selected = ", ".join(f"(SELECT {pk} FROM r{n})" for n, pk in enumerate(pk_columns))
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(clauses)} SELECT {selected}", params)
