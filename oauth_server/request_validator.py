@@ -272,12 +272,12 @@ class RequestValidator(OAuth2Validator):
     # --- tokens -----------------------------------------------------------------------------------
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         # DOT's, with the INSERT compiled once (rows.insert); remembered for the used-code record and audit.
-        id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
-        request.issued_access_token = insert(self._new_access_token(expires, request, token, id_token,
-                                                                    source_refresh_token))
+        request.issued_access_token = insert(self._new_access_token(expires, request, token, source_refresh_token))
         return request.issued_access_token
 
-    def _new_access_token(self, expires, request, token, id_token=None, source_refresh_token=None):
+    def _new_access_token(self, expires, request, token, source_refresh_token=None):
+        """The AccessToken row DOT would store for `token` (not yet saved)."""
+        id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
         access_token = AccessToken(
             user=request.user, scope=token["scope"], expires=expires, id_token=id_token, application=request.client,
             source_refresh_token=source_refresh_token, resource=getattr(request, "resource", []),  # RFC 8707
@@ -306,7 +306,7 @@ class RequestValidator(OAuth2Validator):
             with transaction.atomic(using=router.db_for_write(AccessToken), savepoint=False):
                 return self._save_bearer_token(token, request, *args, **kwargs)
         self._check_and_set_request_resource(request)  # RFC 8707: may refuse with invalid_target
-        expires = timezone.now() + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
+        expires = _expiry(token, timezone.now())
         if request.grant_type == "client_credentials":
             request.user = None  # as DOT: the token has no resource owner
         access_token, event = insert_together(self._new_access_token(expires, request, token),
@@ -397,9 +397,7 @@ class RequestValidator(OAuth2Validator):
             raise errors.InvalidGrantError(description="The refresh token was used by another request.",
                                            request=request)
         rt.revoked, rt.access_token = now, None
-        expires = now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
-        id_token = self._load_id_token(token["id_token"]) if token.get("id_token") else None
-        access_token, event = insert_together(self._new_access_token(expires, request, token, id_token, rt),
+        access_token, event = insert_together(self._new_access_token(_expiry(token, now), request, token, rt),
                                               self._token_event(token, request))
         request.issued_access_token = access_token
         self._create_refresh_token(request, token["refresh_token"], access_token, rt)
@@ -469,6 +467,11 @@ class RequestValidator(OAuth2Validator):
         if expires <= timezone.now():
             return None
         return rt.application, token_claims(rt.application, rt.user, rt.access_token.scope, rt.created, expires, "refresh_token")
+
+
+def _expiry(token, now):
+    """When the access token of an oauthlib token dict expires (DOT's rule: its expires_in, else the setting)."""
+    return now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
 
 
 def token_claims(client, user, scope, issued, expires, token_type):

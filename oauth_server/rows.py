@@ -195,10 +195,15 @@ def delete_unreferenced(queryset):
     receiver listens, it still goes that way, so receivers see every deleted row.
     """
     model = queryset.model
-    if pre_delete.has_listeners(model) or post_delete.has_listeners(model):
+    if deletes_are_heard(model):
         _total, per_model = queryset.delete()
         return per_model.get(model._meta.label, 0)
     return queryset._raw_delete(queryset.db)
+
+
+def deletes_are_heard(model):
+    """Does a pre_delete or post_delete receiver listen for `model`? Then deletes must go through the ORM."""
+    return pre_delete.has_listeners(model) or post_delete.has_listeners(model)
 
 
 def _row(instance, fields):

@@ -4,13 +4,12 @@ import functools
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models.signals import post_delete, pre_delete
 from django.db.transaction import TransactionManagementError
 from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
 from .access_tokens import looks_like_jwt, verify_jwt_access_token
 from .models import token_checksum
-from .rows import Columns, RowQuery, delete_unreferenced
+from .rows import Columns, RowQuery, delete_unreferenced, deletes_are_heard
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -117,7 +116,7 @@ def claim_refresh_token(refresh_token, now):
     rows.delete_unreferenced do it in two.
     """
     access_token_pk = refresh_token.access_token_id
-    if connection.vendor != "postgresql" or pre_delete.has_listeners(AccessToken) or post_delete.has_listeners(AccessToken):
+    if connection.vendor != "postgresql" or deletes_are_heard(AccessToken):
         claimed = RefreshToken.objects.filter(pk=refresh_token.pk, revoked__isnull=True).update(
             revoked=now, updated=now, access_token=None)
         if claimed and access_token_pk is not None:
