@@ -40,6 +40,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,6 +70,9 @@ CASES = {
     9: "token JWT-bearer grant",
     10: "token SAML-bearer grant",
 }
+# Reference rows without a target: the SQL of cases 2 and 4 with no OAuth framework (bench/floors.py).
+FLOORS = {"2": "floor of 2: its SQL, no OAuth framework", "4": "floor of 4: its SQL, no OAuth framework"}
+FLOOR_PATHS = {"2": "/bench/floor/client-credentials", "4": "/bench/floor/introspect"}
 # Targets of issue 7: minimum ratio to the ceiling.
 TARGET_RATIO = {2: 0.4, 3: 0.25, 4: 0.5, 5: 0.5, 6: 0.5, 7: 0.65, 9: 0.3, 10: 0.05}
 TARGET_GATEWAY_ADDED_P50_MS = 2.0
@@ -707,6 +711,7 @@ class Bench:
                 note=f"{alice_count:,} tokens in DB; 1,000 tokens round-robin; Basic auth (may_introspect_any_token)")
             self.check_body_sample("4", spec)
             self.pair_with_ceiling(rows["4"], spec, self.live_pool)
+            self.case_floor(row, "4", spec, self.live_pool)
         if 5 in sel:
             log("case 5: tokeninfo")
             spec = Spec("GET", "/oauth/tokeninfo?access_token=%TOKEN%")
@@ -755,6 +760,7 @@ class Bench:
                         "grant_type=client_credentials&scope=photos")
             row("2", CASES[2], result=self.fixed_case("2", spec), note="client_secret_basic (HMAC-SHA-256 secret)")
             self.pair_with_ceiling(rows["2"], spec)
+            self.case_floor(row, "2", spec)
         if 9 in sel:
             log("case 9: JWT-bearer grant")
             self.case_jwt_bearer(row)
@@ -767,6 +773,15 @@ class Bench:
         rows["1"].note = "mean of start and end: " + " / ".join(f"{r.rps:,.0f}" for r in self.report.ceiling_runs)
         rows["1"].result = merge_results(rows["1"].result, again)
         return rows
+
+    def case_floor(self, row, key, spec, pool=None):
+        """The case's SQL with no OAuth framework around it (bench/floors.py): no target, a reference point.
+        A target above the floor's ratio is out of reach of any implementation doing that database work."""
+        spec = dataclasses.replace(spec, path=FLOOR_PATHS[key])
+        log(f"case {key} floor: {spec.path}")
+        r = row(f"{key}-floor", FLOORS[key], result=self.fixed_case(f"{key}-floor", spec, pool=pool),
+                note="bench-only view: the same statements, no oauthlib/DOT (bench/floors.py)")
+        self.pair_with_ceiling(r, spec, pool)
 
     def token_count(self):
         return self.pg.scalar(self.db_name, "SELECT count(*) FROM oauth2_provider_accesstoken")
@@ -943,6 +958,9 @@ class Bench:
             else:
                 values = ["", ""]
             specs[str(case)] = {"attempts": [with_value(spec, v) for v in values]}
+            if str(case) in FLOOR_PATHS:
+                floor = dataclasses.replace(spec, path=FLOOR_PATHS[str(case)])
+                specs[f"{case}-floor"] = {"attempts": [with_value(floor, v) for v in values]}
         path = self.tmp / "querycount.json"
         path.write_text(json.dumps(specs))
         try:
@@ -1332,7 +1350,8 @@ def render_table(report):
         "| ratio by CPU | SQL/req | CPU ms/req app + db | other load | notes |",
         "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|",
     ]
-    order = {"1": 0, "2": 1, "D2-default": 1.1, "D2-nohash": 1.2, "3": 2, "4": 3, "D4-bearer": 3.1, "D4-nohash": 3.2,
+    order = {"1": 0, "2": 1, "2-floor": 1.05, "D2-default": 1.1, "D2-nohash": 1.2, "3": 2, "4": 3, "4-floor": 3.05,
+             "D4-bearer": 3.1, "D4-nohash": 3.2,
              "4@1M": 3.3, "5": 4, "6": 5, "6@1M": 5.1, "7": 6, "8": 7, "8g1": 7.1, "8u": 7.2, "9": 8, "10": 9}
     for r in sorted(report.rows, key=lambda r: order.get(r.key, 99)):
         if r.result is None:

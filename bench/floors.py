@@ -1,0 +1,149 @@
+"""Floors: what an endpoint's database work costs with no OAuth framework around it. Bench only.
+
+Not part of the product: only bench.urls routes these views, and only `make bench` serves them. Each view
+sends the SQL its real endpoint sends (the same statements, built by the product's own query builders)
+and wraps it in as little Python as gives a correct answer:
+- the request is checked as the real endpoints check it (a form POST, no parameter twice);
+- the client is authenticated by its HMAC-hashed secret, compared in constant time;
+- the client must be enabled and allowed the grant, and the scopes it asks for;
+- an issued token and its audit row are written by one statement, and the audit line is logged.
+
+What the floors tell:
+- A target above a floor's ratio cannot be met on that machine by any implementation doing that database
+  work.
+- The gap between a floor and its real endpoint is what oauthlib, django-oauth-toolkit and our own checks
+  cost (bench/README.md, "Floors").
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.models import get_access_token_model
+
+from audit.models import AuditEvent
+from oauth_server.client_secrets import check_client_secret
+from oauth_server.models import CLIENT_WITH_SCOPES
+from oauth_server.rows import _insert_sql
+from oauth_server.tokens import TOKEN_BY_CHECKSUM
+from oauth_server.views import malformed_request_error
+
+AccessToken = get_access_token_model()
+audit_log = logging.getLogger("audit")
+_NO_RESOURCES = AccessToken._meta.get_field("resource").get_db_prep_save([], connection)  # RFC 8707: none asked
+
+
+def _answer(document, status=200):
+    response = HttpResponse(json.dumps(document), status=status, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _error(error, status=400):
+    return _answer({"error": error, "error_description": error}, status)
+
+
+def _authenticated_client(request):
+    """The client's row values by column name, when the Basic header carries its right secret; else None."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    try:
+        client_id, _, secret = base64.b64decode(header[len("Basic "):], validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    parts, sql, _converters = CLIENT_WITH_SCOPES.compile()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [unquote_plus(client_id)])
+        row = cursor.fetchone()
+    if row is None:
+        check_client_secret(secret, None)  # as much work as a wrong secret
+        return None
+    client = dict(zip(parts[0].attnames, row))
+    client["scope_names"] = set((row[-1] or "").split())
+    if not check_client_secret(unquote_plus(secret), client["client_secret"]) or not client["enabled"]:
+        return None
+    return client
+
+
+def _insert_token_and_event(token_row, event_row):
+    """The access token and its audit row in one statement, as oauth_server.rows.insert_together sends it."""
+    clauses, params = [], []
+    for n, (model, values) in enumerate(((AccessToken, token_row), (AuditEvent, event_row))):
+        fields, sql = _insert_sql(model, connection.vendor)
+        clauses.append(f"r{n} AS ({sql} RETURNING id)")
+        params += [values[f.attname] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(clauses)} SELECT (SELECT id FROM r0), (SELECT id FROM r1)", params)
+        return cursor.fetchone()
+
+
+@csrf_exempt
+def client_credentials(request):
+    """POST /bench/floor/client-credentials: case 2's work (RFC 6749 §4.4) without oauthlib or DOT."""
+    malformed = malformed_request_error(request)  # POST, a form body, no parameter twice
+    if malformed is not None:
+        return malformed
+    if request.POST.get("grant_type") != "client_credentials":
+        return _error("unsupported_grant_type")
+    client = _authenticated_client(request)
+    if client is None:
+        return _error("invalid_client", 401)
+    if "client_credentials" not in json.loads(client["allowed_grant_types"]):
+        return _error("unauthorized_client")
+    scope = request.POST.get("scope", "")
+    if not set(scope.split()) <= client["scope_names"]:
+        return _error("invalid_scope")
+    token, now = secrets.token_urlsafe(32), timezone.now()
+    expires_in = client["access_token_lifetime"] or settings.ACCESS_TOKEN_EXPIRE_SECONDS
+    token_row = {"user_id": None, "source_refresh_token_id": None, "token": "", "id_token_id": None,
+                 "token_checksum": hashlib.sha256(token.encode()).hexdigest(), "application_id": client["id"],
+                 "expires": now + timedelta(seconds=expires_in), "scope": scope, "created": now, "updated": now,
+                 "resource": _NO_RESOURCES}
+    event_row = {"time": now, "event": "token_issued", "client_id": client["id"],
+                 "oauth_client_id": client["client_id"], "user_id": None, "username": "",
+                 "ip": request.META["REMOTE_ADDR"], "grant_type": "client_credentials", "scopes": scope, "detail": ""}
+    _insert_token_and_event(token_row, event_row)
+    audit_log.info(json.dumps({"event": "token_issued", "client_id": client["client_id"], "scopes": scope}))
+    return _answer({"access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": scope})
+
+
+@csrf_exempt
+def introspect(request):
+    """POST /bench/floor/introspect: case 4's work (RFC 7662) without oauthlib or DOT."""
+    malformed = malformed_request_error(request)
+    if malformed is not None:
+        return malformed
+    caller = _authenticated_client(request)
+    if caller is None:
+        return _error("invalid_client", 401)
+    raw_token = request.POST.get("token", "")
+    parts, sql, converters = TOKEN_BY_CHECKSUM.compile()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [hashlib.sha256(raw_token.encode()).hexdigest()])
+        row = cursor.fetchone()
+    if row is None:  # the real endpoint would look for a refresh token next; the bench asks about access tokens
+        return _answer({"active": False})
+    values, start = [], 0
+    for part in parts:  # the token, client and user columns by name, as the product reads them
+        values.append(dict(zip(part.attnames, row[start:start + len(part)])))
+        start += len(part)
+    token, client, user = values
+    has_user = user["id"] is not None  # a client_credentials token has no resource owner
+    if (token["expires"] <= timezone.now() or not client["enabled"] or (has_user and not user["is_active"])
+            or not (caller["id"] == client["id"] or caller["may_introspect_any_token"])):
+        return _answer({"active": False})
+    claims = {"active": True, "scope": token["scope"], "client_id": client["client_id"], "token_type": "Bearer",
+              "exp": int(token["expires"].timestamp()), "iat": int(token["created"].timestamp()),
+              "iss": settings.OAUTH_ISSUER, "sub": client["client_id"]}
+    if has_user:
+        claims.update(username=user["username"], sub=str(user["id"]))  # User.subject
+    return _answer(claims)
