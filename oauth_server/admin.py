@@ -129,9 +129,11 @@ class ClientAdmin(admin.ModelAdmin):
         elif not change:
             request.new_client_secret = obj.set_new_secret()
         super().save_model(request, obj, form, change)
+        detail = f"in admin: {', '.join(form.changed_data)}" if change else "in admin"
+        if change and "enabled" in form.changed_data and not obj.enabled:
+            detail += f"; disabled, {obj.revoke_all_tokens()} access token(s) and their refresh tokens revoked"
         audit.record(audit.Event.CLIENT_CHANGED if change else audit.Event.CLIENT_CREATED, request=request,
-                     client=obj, user=request.user,
-                     detail=f"in admin: {', '.join(form.changed_data)}" if change else "in admin")
+                     client=obj, user=request.user, detail=detail)
 
     def response_add(self, request, obj, post_url_continue=None):
         secret = getattr(request, "new_client_secret", None)
@@ -168,14 +170,17 @@ class ClientAdmin(admin.ModelAdmin):
                      detail="in admin: client secret regenerated")
         return show_secret(request, client, secret, "regenerated")
 
-    @admin.action(description="Disable selected clients (their tokens stop working)")
+    @admin.action(description="Disable selected clients and revoke their tokens")
     def disable_clients(self, request, queryset):
-        clients = list(queryset)  # before the update: the admin's filter may be on `enabled`
-        count = queryset.update(enabled=False)
+        clients = list(queryset)  # before any update: the admin's filter may be on `enabled`
+        revoked = 0
         for client in clients:
+            count = client.disable()
+            revoked += count
             audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
-                         detail="in admin: disabled")
-        self.message_user(request, f"Disabled {count} client(s).")
+                         detail=f"in admin: disabled, {count} access token(s) and their refresh tokens revoked")
+        self.message_user(request, f"Disabled {len(clients)} client(s) and revoked {revoked} access token(s) "
+                                   "and their refresh tokens.")
 
     @admin.action(description="Enable selected clients")
     def enable_clients(self, request, queryset):

@@ -116,7 +116,7 @@ class Client(AbstractApplication):
     logo_url = models.URLField(blank=True)
     contact_email = models.EmailField(blank=True)
     enabled = models.BooleanField(
-        default=True, help_text="A disabled client cannot authenticate and its tokens stop working."
+        default=True, help_text="A disabled client cannot authenticate. Disabling it revokes its tokens: enabling it again does not bring them back."
     )
     allowed_grant_types = models.JSONField(default=list, blank=True)
     token_endpoint_auth_method = models.CharField(
@@ -255,11 +255,22 @@ class Client(AbstractApplication):
 
     # --- operations -------------------------------------------------------------------------
     def revoke_all_tokens(self):
-        """Revoke every access and refresh token issued to this client. Returns how many access tokens."""
+        """Revoke every access and refresh token issued to this client, and its authorization codes not yet
+        exchanged. Returns how many access tokens."""
         with transaction.atomic():
             RefreshToken.objects.filter(application=self, revoked__isnull=True).update(revoked=timezone.now())
             deleted, _ = get_access_token_model().objects.filter(application=self).delete()
+            get_grant_model().objects.filter(application=self).delete()
         return deleted
+
+    def disable(self):
+        """Disable the client and revoke everything it was issued. Its tokens stop working at once either way;
+        revoking them means enabling the client again (say, after its secret was regenerated) cannot bring
+        back tokens that may have leaked with it. Returns how many access tokens were revoked."""
+        with transaction.atomic():
+            self.enabled = False
+            self.save(update_fields=["enabled", "updated"])
+            return self.revoke_all_tokens()
 
 
 @receiver(m2m_changed, sender=Client.allowed_scopes.through)

@@ -2,8 +2,16 @@
 
 import re
 
+import base64
+from datetime import timedelta
+from urllib.parse import quote
+
 import pytest
-from oauth2_provider.models import AccessToken
+from django.test import Client as HttpClient
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, get_grant_model
+
+from audit.models import AuditEvent
 
 from oauth_server.constants import GrantType as G
 from oauth_server.models import Client
@@ -23,6 +31,10 @@ def add_form(scopes, **overrides):
     }
     data.update(overrides)
     return data
+
+
+def basic_auth(client_id, secret):
+    return "Basic " + base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
 
 
 def shown_secret(response):
@@ -71,11 +83,56 @@ def test_revoke_all_tokens_action(admin_client, backup_service):
     assert not AccessToken.objects.filter(application=backup_service.model).exists()
 
 
-def test_disable_action(admin_client, backup_service):
-    admin_client.post("/admin/oauth_server/client/", {"action": "disable_clients",
-                                                      "_selected_action": [backup_service.model.pk]})
+def client_credentials_token(client):
+    response = HttpClient().post("/oauth/token", "grant_type=client_credentials", "application/x-www-form-urlencoded",
+                                 secure=True, headers={"Authorization": basic_auth(client.client_id, client.secret)})
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def token_works(token):
+    return HttpClient().get("/oauth/tokeninfo", {"access_token": token}, secure=True).status_code == 200
+
+
+def test_disable_action_revokes_the_tokens_for_good(admin_client, backup_service):
+    token = client_credentials_token(backup_service)
+    response = admin_client.post("/admin/oauth_server/client/", {
+        "action": "disable_clients", "_selected_action": [backup_service.model.pk]}, follow=True)
+    assert b"Disabled 1 client(s) and revoked 1 access token(s)" in response.content
     backup_service.model.refresh_from_db()
     assert backup_service.model.enabled is False
+    assert not token_works(token)
+    admin_client.post("/admin/oauth_server/client/", {"action": "enable_clients",
+                                                      "_selected_action": [backup_service.model.pk]})
+    backup_service.model.refresh_from_db()
+    assert backup_service.model.enabled is True
+    assert not token_works(token)  # enabling the client again does not bring its old tokens back
+    assert token_works(client_credentials_token(backup_service))
+    event = AuditEvent.objects.filter(oauth_client_id=backup_service.client_id, detail__contains="disabled").get()
+    assert "1 access token(s)" in event.detail
+
+
+def test_unticking_enabled_on_the_change_form_revokes_the_tokens(admin_client, backup_service, scopes):
+    token = client_credentials_token(backup_service)
+    url = f"/admin/oauth_server/client/{backup_service.model.pk}/change/"
+    form = add_form(scopes, name=backup_service.model.name, client_id=backup_service.client_id,
+                    allowed_grant_types=["client_credentials"], redirect_uris="")
+    del form["enabled"]  # an unticked checkbox is not sent
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content[:1000]
+    backup_service.model.refresh_from_db()
+    assert backup_service.model.enabled is False
+    form["enabled"] = "on"
+    assert admin_client.post(url, form).status_code == 302
+    assert not token_works(token)
+
+
+def test_disabling_drops_unused_authorization_codes(backup_service, alice):
+    Grant = get_grant_model()
+    Grant.objects.create(application=backup_service.model, user=alice, code="pending-code", scope="photos",
+                         redirect_uri="https://printer.example/callback", expires=timezone.now() + timedelta(minutes=1))
+    backup_service.model.disable()
+    assert not Grant.objects.filter(application=backup_service.model).exists()
 
 
 def test_token_grant_and_consent_lists_are_searchable(admin_client, backup_service):
