@@ -1,8 +1,16 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from .events import Event
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def older_than(self, days):
+        """The events recorded more than `days` days ago: past the retention period (AUDIT_RETENTION_DAYS)."""
+        return self.filter(time__lt=timezone.now() - timedelta(days=days))
 
 
 class AuditEvent(models.Model):
@@ -14,6 +22,7 @@ class AuditEvent(models.Model):
     """
 
     Type = Event
+    objects = AuditEventQuerySet.as_manager()
 
     time = models.DateTimeField(default=timezone.now, db_index=True)
     event = models.CharField(max_length=40, choices=Event.choices)

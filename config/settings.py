@@ -362,6 +362,8 @@ RATE_LIMITS = {
 # The audit trail (audit/): rows in the database (admin > Audit trail) and one JSON object per line on
 # the "audit" logger: stderr, or AUDIT_LOG_FILE when set (reopened when rotated away).
 AUDIT_LOG_FILE = env.str("AUDIT_LOG_FILE", default="")
+# `manage.py clearaudit` deletes the database's audit events older than this (the log lines are the log's).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 LOGGING["formatters"]["audit_json"] = {"format": "%(message)s"}
 LOGGING["handlers"]["audit"] = (
     {"class": "logging.handlers.WatchedFileHandler", "filename": AUDIT_LOG_FILE, "formatter": "audit_json"}
