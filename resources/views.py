@@ -1,5 +1,6 @@
 """The built-in protected APIs. Scope rules are declared here and enforced by permissions.HasRequiredScopes."""
 
+import math
 import mimetypes
 
 from django.http import FileResponse
@@ -11,6 +12,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .exceptions import InvalidRequest
 from .models import Photo
 from .permissions import declared_methods
 from .serializers import PhotoSerializer, UserInfoSerializer
@@ -45,8 +47,40 @@ class UserInfoView(ProtectedAPI, APIView):
 
 
 class PhotoPages(LimitOffsetPagination):
+    """limit and offset as the schema declares them: a malformed value is refused with 400 invalid_request
+    (DRF's paginator would silently use its default instead). A limit over the maximum is lowered to it."""
+
     default_limit = 50
     max_limit = 200
+    BOUNDS = {"limit": (1, None), "offset": (0, 2**63 - 1)}  # (minimum, maximum): an OFFSET is 64-bit
+
+    def get_limit(self, request):
+        return min(self._count(request, self.limit_query_param, self.default_limit), self.max_limit)
+
+    def get_offset(self, request):
+        return self._count(request, self.offset_query_param, 0)
+
+    def _count(self, request, name, default):
+        raw = request.query_params.get(name)
+        if raw is None:
+            return default
+        minimum, maximum = self.BOUNDS[name]
+        if raw.isascii() and raw.isdigit():
+            digits = raw.lstrip("0") or "0"
+            value = int(digits) if len(digits) <= 19 else math.inf  # Python refuses int() of a huge string
+            if value >= minimum and (maximum is None or value <= maximum):
+                return value
+        bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise InvalidRequest(f"{name} must be an integer {bounds}.")
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            minimum, maximum = self.BOUNDS[parameter["name"]]
+            parameter["schema"]["minimum"] = minimum
+            if maximum is not None:
+                parameter["schema"]["maximum"] = maximum
+        return parameters
 
 
 @extend_schema(tags=["photos"])
