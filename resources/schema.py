@@ -78,8 +78,20 @@ GATEWAY_ERRORS = {
 }
 
 
+# A photo has exactly one image source: a non-empty image_url, or an uploaded image (never both; PATCH
+# changes one of them, so PatchedPhoto keeps both optional). Written so that responses, where both keys are
+# always present and the unused one is "" or null, match exactly one branch too.
+PHOTO_IMAGE_SOURCE = [
+    {"required": ["image_url"], "properties": {"image_url": {"type": "string", "minLength": 1}}},
+    {"required": ["image"], "properties": {"image": {"type": "string"}}},
+]
+
+
 def add_bearer_errors_and_other_endpoints(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    if "Photo" in schemas:
+        schemas["Photo"]["oneOf"] = PHOTO_IMAGE_SOURCE
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             if any(SCHEME in requirement for requirement in operation.get("security", [])):
