@@ -1,12 +1,17 @@
 """Floors: what an endpoint's database work costs with no OAuth framework around it. Bench only.
 
 Not part of the product: only bench.urls routes these views, and only `make bench` serves them. Each view
-sends the SQL its real endpoint sends (the same statements, built by the product's own query builders)
-and wraps it in as little Python as gives a correct answer:
-- the request is checked as the real endpoints check it (a form POST, no parameter twice);
-- the client is authenticated by its HMAC-hashed secret, compared in constant time;
-- the client must be enabled and allowed the grant, and the scopes it asks for;
+sends the SQL its real endpoint sends (the same statements, from the product's own query builders) and
+wraps it in as little Python as gives the same answer to the benchmark's requests:
+- the rate limits are counted, and the request checked as the real endpoints check it (a form POST, no
+  parameter twice, one client authentication method);
+- the client is authenticated by its HMAC-hashed secret in constant time, and must be enabled, registered
+  for client_secret_basic, and allowed the grant and the scopes it asks for;
 - an issued token and its audit row are written by one statement, and the audit line is logged.
+
+Left out, because the benchmark never asks for them: the default scopes of a request without `scope`
+(refused here), JWT access tokens (the bench client's are opaque), the audit row of a failed client
+authentication, and introspection of refresh tokens (an unknown token is simply inactive).
 
 What the floors tell:
 - A target above a floor's ratio cannot be met on that machine by any implementation doing that database
@@ -32,20 +37,27 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import get_access_token_model
 
 from audit.models import AuditEvent
+from config.middleware import client_ip
+from oauth_server import rate_limits
 from oauth_server.client_secrets import check_client_secret
+from oauth_server.constants import ClientAuthMethod
 from oauth_server.models import CLIENT_WITH_SCOPES
-from oauth_server.rows import _insert_sql
+from oauth_server.rows import insert_together_sql
 from oauth_server.tokens import TOKEN_BY_CHECKSUM
 from oauth_server.views import malformed_request_error
 
 AccessToken = get_access_token_model()
 audit_log = logging.getLogger("audit")
 _NO_RESOURCES = AccessToken._meta.get_field("resource").get_db_prep_save([], connection)  # RFC 8707: none asked
+_IP = AuditEvent._meta.get_field("ip")  # an inet parameter on PostgreSQL, as the ORM sends it
 
 
 def _answer(document, status=200):
     response = HttpResponse(json.dumps(document), status=status, content_type="application/json")
     response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="oauth"'
     return response
 
 
@@ -56,43 +68,55 @@ def _error(error, status=400):
 def _authenticated_client(request):
     """The client's row values by column name, when the Basic header carries its right secret; else None."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Basic ") or "client_secret" in request.POST:  # RFC 6749 §2.3: one method
+        return None
     try:
-        client_id, _, secret = base64.b64decode(header[len("Basic "):], validate=True).decode().partition(":")
+        client_id, colon, secret = base64.b64decode(header[len("Basic "):], validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if not colon or "\x00" in client_id or request.POST.get("client_id", client_id) != client_id:
         return None
     parts, sql, _converters = CLIENT_WITH_SCOPES.compile()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [unquote_plus(client_id)])
+        cursor.execute(sql, [client_id])
         row = cursor.fetchone()
     if row is None:
         check_client_secret(secret, None)  # as much work as a wrong secret
         return None
     client = dict(zip(parts[0].attnames, row))
     client["scope_names"] = set((row[-1] or "").split())
-    if not check_client_secret(unquote_plus(secret), client["client_secret"]) or not client["enabled"]:
+    if not (check_client_secret(secret, client["client_secret"]) and client["enabled"]
+            and client["token_endpoint_auth_method"] == ClientAuthMethod.CLIENT_SECRET_BASIC):
         return None
     return client
 
 
 def _insert_token_and_event(token_row, event_row):
-    """The access token and its audit row in one statement, as oauth_server.rows.insert_together sends it."""
-    clauses, params = [], []
-    for n, (model, values) in enumerate(((AccessToken, token_row), (AuditEvent, event_row))):
-        fields, sql = _insert_sql(model, connection.vendor)
-        clauses.append(f"r{n} AS ({sql} RETURNING id)")
+    """The access token and its audit row, by the one statement oauth_server.rows.insert_together sends."""
+    fields_per_model, sql = insert_together_sql(AccessToken, AuditEvent)
+    params = []
+    for fields, values in zip(fields_per_model, (token_row, event_row)):
         params += [values[f.attname] for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(clauses)} SELECT (SELECT id FROM r0), (SELECT id FROM r1)", params)
+        cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def _refused(request, endpoint):
+    """The rate limit's 429 or the malformed request's error, as the real endpoint answers; else None."""
+    return rate_limits.check(request, endpoint) or malformed_request_error(request)
 
 
 @csrf_exempt
 def client_credentials(request):
     """POST /bench/floor/client-credentials: case 2's work (RFC 6749 §4.4) without oauthlib or DOT."""
-    malformed = malformed_request_error(request)  # POST, a form body, no parameter twice
-    if malformed is not None:
-        return malformed
-    if request.POST.get("grant_type") != "client_credentials":
+    refused = _refused(request, "token")
+    if refused is not None:
+        return refused
+    if not request.POST.get("grant_type"):
+        return _error("invalid_request")
+    if request.POST["grant_type"] != "client_credentials":
         return _error("unsupported_grant_type")
     client = _authenticated_client(request)
     if client is None:
@@ -100,9 +124,9 @@ def client_credentials(request):
     if "client_credentials" not in json.loads(client["allowed_grant_types"]):
         return _error("unauthorized_client")
     scope = request.POST.get("scope", "")
-    if not set(scope.split()) <= client["scope_names"]:
-        return _error("invalid_scope")
-    token, now = secrets.token_urlsafe(32), timezone.now()
+    if not scope.split() or not set(scope.split()) <= client["scope_names"]:
+        return _error("invalid_scope")  # no scope: the real endpoint would use the client's default scopes
+    token, now, ip = secrets.token_urlsafe(32), timezone.now(), client_ip(request)
     expires_in = client["access_token_lifetime"] or settings.ACCESS_TOKEN_EXPIRE_SECONDS
     token_row = {"user_id": None, "source_refresh_token_id": None, "token": "", "id_token_id": None,
                  "token_checksum": hashlib.sha256(token.encode()).hexdigest(), "application_id": client["id"],
@@ -110,18 +134,21 @@ def client_credentials(request):
                  "resource": _NO_RESOURCES}
     event_row = {"time": now, "event": "token_issued", "client_id": client["id"],
                  "oauth_client_id": client["client_id"], "user_id": None, "username": "",
-                 "ip": request.META["REMOTE_ADDR"], "grant_type": "client_credentials", "scopes": scope, "detail": ""}
+                 "ip": _IP.get_db_prep_save(ip, connection), "grant_type": "client_credentials", "scopes": scope[:500], "detail": ""}
     _insert_token_and_event(token_row, event_row)
-    audit_log.info(json.dumps({"event": "token_issued", "client_id": client["client_id"], "scopes": scope}))
+    line = {**event_row, "time": now.isoformat(), "client_id": client["client_id"], "username": None,
+            "ip": ip, "detail": None}  # AuditEvent.as_log()'s fields
+    del line["oauth_client_id"]
+    audit_log.info(json.dumps(line, separators=(",", ":")))
     return _answer({"access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": scope})
 
 
 @csrf_exempt
 def introspect(request):
     """POST /bench/floor/introspect: case 4's work (RFC 7662) without oauthlib or DOT."""
-    malformed = malformed_request_error(request)
-    if malformed is not None:
-        return malformed
+    refused = _refused(request, "introspect")
+    if refused is not None:
+        return refused
     caller = _authenticated_client(request)
     if caller is None:
         return _error("invalid_client", 401)

@@ -40,8 +40,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -777,8 +776,10 @@ class Bench:
     def case_floor(self, row, key, spec, pool=None):
         """The case's SQL with no OAuth framework around it (bench/floors.py): no target, a reference point.
         A target above the floor's ratio is out of reach of any implementation doing that database work."""
-        spec = dataclasses.replace(spec, path=FLOOR_PATHS[key])
+        spec = replace(spec, path=FLOOR_PATHS[key])
         log(f"case {key} floor: {spec.path}")
+        if key == "4":
+            self.check_body_sample(key, spec)
         r = row(f"{key}-floor", FLOORS[key], result=self.fixed_case(f"{key}-floor", spec, pool=pool),
                 note="bench-only view: the same statements, no oauthlib/DOT (bench/floors.py)")
         self.pair_with_ceiling(r, spec, pool)
@@ -790,11 +791,11 @@ class Bench:
         """A 200 from introspection can still say active=false: check one response body by hand."""
         token = (self.live_pool.parent / f"{self.live_pool.name}.1").read_text().split()[0]
         rs = self.client("rs")
-        status, body = http("POST", self.base + "/oauth/introspect",
+        status, body = http("POST", self.base + spec.path,
                             headers={"Authorization": basic(rs["client_id"], rs["client_secret"])},
                             form={"token": token, "token_type_hint": "access_token"})
         if status != 200 or not isinstance(body, dict) or body.get("active") is not True:
-            raise RuntimeError(f"introspection of a seeded token is not active: {status} {body}")
+            raise RuntimeError(f"introspection ({spec.path}) of a seeded token is not active: {status} {body}")
 
     def case_jwt_userinfo(self, row):
         if "user-jwt" in self.seed.get("unavailable", {}):
@@ -959,7 +960,7 @@ class Bench:
                 values = ["", ""]
             specs[str(case)] = {"attempts": [with_value(spec, v) for v in values]}
             if str(case) in FLOOR_PATHS:
-                floor = dataclasses.replace(spec, path=FLOOR_PATHS[str(case)])
+                floor = replace(spec, path=FLOOR_PATHS[str(case)])
                 specs[f"{case}-floor"] = {"attempts": [with_value(floor, v) for v in values]}
         path = self.tmp / "querycount.json"
         path.write_text(json.dumps(specs))

@@ -1,4 +1,4 @@
-"""The project's own settings, unchanged, plus one URL: /bench/ceiling (see urls.py).
+"""The project's own settings, unchanged, plus the bench's URLs: /bench/ceiling and the floors (see urls.py).
 
 Used only by `make bench` (bench/run.py) so that the ceiling is measured in the same project, settings,
 middleware and server configuration as every other case.

@@ -1,7 +1,7 @@
 """config.urls, plus the ceiling view appended at the end (as `path("bench/ceiling", ...)` would be), and the
 floors of bench/floors.py.
 
-When config/urls.py gets its own `bench/ceiling` route, that one is used and nothing is added here.
+When config/urls.py gets its own `bench/ceiling` route, that one is used and only the floors are added here.
 """
 
 from django.http import JsonResponse

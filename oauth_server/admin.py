@@ -129,11 +129,13 @@ class ClientAdmin(admin.ModelAdmin):
         elif not change:
             request.new_client_secret = obj.set_new_secret()
         super().save_model(request, obj, form, change)
-        detail = f"in admin: {', '.join(form.changed_data)}" if change else "in admin"
-        if change and "enabled" in form.changed_data and not obj.enabled:
-            detail += f"; disabled, {obj.revoke_all_tokens()} access token(s) and their refresh tokens revoked"
         audit.record(audit.Event.CLIENT_CHANGED if change else audit.Event.CLIENT_CREATED, request=request,
-                     client=obj, user=request.user, detail=detail)
+                     client=obj, user=request.user,
+                     detail=f"in admin: {', '.join(form.changed_data)}" if change else "in admin")
+        if change and "enabled" in form.changed_data:
+            # As the enable/disable actions: revoke what the client holds (Client.disable and enable say why).
+            revoked = obj.revoke_all_tokens()
+            self._tokens_revoked(request, obj, revoked, "enabling" if obj.enabled else "disabling")
 
     def response_add(self, request, obj, post_url_continue=None):
         secret = getattr(request, "new_client_secret", None)
@@ -172,24 +174,29 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.action(description="Disable selected clients and revoke their tokens")
     def disable_clients(self, request, queryset):
-        clients = list(queryset)  # before any update: the admin's filter may be on `enabled`
-        revoked = 0
-        for client in clients:
-            count = client.disable()
-            revoked += count
-            audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
-                         detail=f"in admin: disabled, {count} access token(s) and their refresh tokens revoked")
-        self.message_user(request, f"Disabled {len(clients)} client(s) and revoked {revoked} access token(s) "
-                                   "and their refresh tokens.")
+        self._switch(request, queryset, Client.disable, "disabled")
 
     @admin.action(description="Enable selected clients")
     def enable_clients(self, request, queryset):
-        clients = list(queryset)  # before the update: the admin's filter may be on `enabled`
-        count = queryset.update(enabled=True)
+        self._switch(request, queryset, Client.enable, "enabled")
+
+    def _switch(self, request, queryset, switch, done):
+        clients = list(queryset)  # before any change: the admin's filter may be on `enabled`
         for client in clients:
+            revoked = switch(client)
             audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
-                         detail="in admin: enabled")
-        self.message_user(request, f"Enabled {count} client(s).")
+                         detail=f"in admin: {done}")
+            self._tokens_revoked(request, client, revoked, "enabling" if client.enabled else "disabling")
+        self.message_user(request, f"{done.capitalize()} {len(clients)} client(s).")
+
+    def _tokens_revoked(self, request, client, revoked, when):
+        """Record and show what enabling or disabling a client revoked (nothing is quietly dropped)."""
+        audit.record(audit.Event.TOKEN_REVOKED, request=request, client=client, user=request.user,
+                     detail=f"in admin: all tokens of the client, on {when} it ({revoked} access token(s), "
+                            "their refresh tokens and unused authorization codes)")
+        if revoked:
+            self.message_user(request, f"{client.name}: revoked {revoked} access token(s) and their refresh "
+                                       "tokens.", messages.WARNING)
 
     @admin.action(description="Revoke all tokens of selected clients")
     def revoke_tokens(self, request, queryset):
@@ -198,9 +205,10 @@ class ClientAdmin(admin.ModelAdmin):
             revoked = client.revoke_all_tokens()
             total += revoked
             audit.record(audit.Event.TOKEN_REVOKED, request=request, client=client, user=request.user,
-                         detail=f"in admin: all tokens of the client ({revoked} access token(s) and their "
-                                "refresh tokens)")
-        self.message_user(request, format_html("Revoked {} access token(s) and their refresh tokens.", total))
+                         detail=f"in admin: all tokens of the client ({revoked} access token(s), their "
+                                "refresh tokens and unused authorization codes)")
+        self.message_user(request, format_html("Revoked {} access token(s), their refresh tokens and unused "
+                                               "authorization codes.", total))
 
 
 @admin.register(SigningKey)

@@ -20,6 +20,7 @@ from oauth2_provider.models import (
     get_access_token_model,
     get_grant_model,
 )
+from oauth2_provider.settings import oauth2_settings
 
 import audit
 
@@ -256,21 +257,36 @@ class Client(AbstractApplication):
     # --- operations -------------------------------------------------------------------------
     def revoke_all_tokens(self):
         """Revoke every access and refresh token issued to this client, and its authorization codes not yet
-        exchanged. Returns how many access tokens."""
-        with transaction.atomic():
-            RefreshToken.objects.filter(application=self, revoked__isnull=True).update(revoked=timezone.now())
-            deleted, _ = get_access_token_model().objects.filter(application=self).delete()
-            get_grant_model().objects.filter(application=self).delete()
-        return deleted
+        exchanged. Returns how many access tokens. Batched SQL (token_cleanup): a client may hold millions."""
+        from .token_cleanup import delete_in_batches
+
+        batch_size = oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_SIZE
+        RefreshToken.objects.filter(application=self, revoked__isnull=True).update(revoked=timezone.now())
+        revoked = delete_in_batches(get_access_token_model().objects.filter(application=self), batch_size)
+        delete_in_batches(get_grant_model().objects.filter(application=self), batch_size)
+        return revoked
 
     def disable(self):
-        """Disable the client and revoke everything it was issued. Its tokens stop working at once either way;
-        revoking them means enabling the client again (say, after its secret was regenerated) cannot bring
-        back tokens that may have leaked with it. Returns how many access tokens were revoked."""
-        with transaction.atomic():
-            self.enabled = False
-            self.save(update_fields=["enabled", "updated"])
-            return self.revoke_all_tokens()
+        """Disable the client, then revoke everything it was issued; returns how many access tokens.
+
+        Its tokens stop working as soon as `enabled` is off; revoking them means that enabling the client
+        again (say, once its secret is regenerated) cannot bring back tokens that may have leaked with it.
+        """
+        self.enabled = False
+        self.save(update_fields=["enabled", "updated"])
+        return self.revoke_all_tokens()
+
+    def enable(self):
+        """Enable the client; returns how many access tokens were revoked first.
+
+        A token request that read the client just before it was disabled can still write its token after
+        disable() revoked the others. Nothing issued to a disabled client is legitimate, so everything
+        still stored is revoked before the client comes back.
+        """
+        revoked = self.revoke_all_tokens()
+        self.enabled = True
+        self.save(update_fields=["enabled", "updated"])
+        return revoked
 
 
 @receiver(m2m_changed, sender=Client.allowed_scopes.through)

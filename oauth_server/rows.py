@@ -171,21 +171,35 @@ def insert_together(*instances):
             instance._prepare_related_fields_for_save(operation_name="insert")
         with transaction.atomic():
             return [insert(instance) for instance in instances]
-    quote = connection.ops.quote_name
-    clauses, params, pk_columns = [], [], []
-    for n, instance in enumerate(instances):
-        model = type(instance)
-        fields, sql = _insert_sql(model, connection.vendor)
-        pk_columns.append(quote(model._meta.pk.column))
-        clauses.append(f"r{n} AS ({sql} RETURNING {pk_columns[-1]})")
+    fields_per_model, sql = insert_together_sql(*(type(instance) for instance in instances))
+    params = []
+    for instance, fields in zip(instances, fields_per_model):
         params += _row(instance, fields)  # checks the instance's related objects: all before the statement
-    selected = ", ".join(f"(SELECT {pk} FROM r{n})" for n, pk in enumerate(pk_columns))
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(clauses)} SELECT {selected}", params)
+        cursor.execute(sql, params)
         pks = cursor.fetchone()
     for instance, pk in zip(instances, pks):
         _saved(instance, pk)
     return list(instances)
+
+
+def insert_together_sql(*models):
+    """(fields of each model, SQL) of insert_together's one PostgreSQL statement for a row of each of `models`:
+    `WITH r0 AS (INSERT ... RETURNING pk), ... SELECT (SELECT pk FROM r0), ...`, parameters in field order."""
+    return _insert_together_sql(models, connection.vendor)
+
+
+@functools.cache
+def _insert_together_sql(models, vendor):
+    quote = connection.ops.quote_name
+    fields_per_model, clauses, selected = [], [], []
+    for n, model in enumerate(models):
+        fields, sql = _insert_sql(model, vendor)
+        pk = quote(model._meta.pk.column)
+        fields_per_model.append(fields)
+        clauses.append(f"r{n} AS ({sql} RETURNING {pk})")
+        selected.append(f"(SELECT {pk} FROM r{n})")
+    return fields_per_model, f"WITH {', '.join(clauses)} SELECT {', '.join(selected)}"
 
 
 def delete_unreferenced(queryset):

@@ -83,7 +83,7 @@ GATEWAY_ERRORS = {
 # always present and the unused one is "" or null, match exactly one branch too.
 PHOTO_IMAGE_SOURCE = [
     {"required": ["image_url"], "properties": {"image_url": {"type": "string", "minLength": 1}}},
-    {"required": ["image"], "properties": {"image": {"type": "string"}}},
+    {"required": ["image"], "properties": {"image": {"type": "string", "minLength": 1}}},
 ]
 
 

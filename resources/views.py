@@ -7,12 +7,11 @@ from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .exceptions import InvalidRequest
 from .models import Photo
 from .permissions import declared_methods
 from .serializers import PhotoSerializer, UserInfoSerializer
@@ -71,7 +70,8 @@ class PhotoPages(LimitOffsetPagination):
             if value >= minimum and (maximum is None or value <= maximum):
                 return value
         bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-        raise InvalidRequest(f"{name} must be an integer {bounds}.")
+        # A field error, rendered as every API validation error: 400 invalid_request, without a Bearer challenge.
+        raise ValidationError({name: [f"Must be an integer {bounds}."]})
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -1,8 +1,7 @@
 """Registering and managing clients in Django admin."""
 
-import re
-
 import base64
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -12,7 +11,6 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, get_grant_model
 
 from audit.models import AuditEvent
-
 from oauth_server.constants import GrantType as G
 from oauth_server.models import Client
 
@@ -72,9 +70,6 @@ def test_regenerating_the_secret_invalidates_the_old_one(admin_client, backup_se
 
 
 def test_revoke_all_tokens_action(admin_client, backup_service):
-    from django.utils import timezone
-    from datetime import timedelta
-
     AccessToken.objects.create(application=backup_service.model, token="", token_checksum="a" * 64, scope="photos",
                                expires=timezone.now() + timedelta(hours=1))
     response = admin_client.post("/admin/oauth_server/client/", {
@@ -98,7 +93,8 @@ def test_disable_action_revokes_the_tokens_for_good(admin_client, backup_service
     token = client_credentials_token(backup_service)
     response = admin_client.post("/admin/oauth_server/client/", {
         "action": "disable_clients", "_selected_action": [backup_service.model.pk]}, follow=True)
-    assert b"Disabled 1 client(s) and revoked 1 access token(s)" in response.content
+    assert b"Disabled 1 client(s)." in response.content
+    assert b"Nightly Backup: revoked 1 access token(s)" in response.content
     backup_service.model.refresh_from_db()
     assert backup_service.model.enabled is False
     assert not token_works(token)
@@ -108,12 +104,29 @@ def test_disable_action_revokes_the_tokens_for_good(admin_client, backup_service
     assert backup_service.model.enabled is True
     assert not token_works(token)  # enabling the client again does not bring its old tokens back
     assert token_works(client_credentials_token(backup_service))
-    event = AuditEvent.objects.filter(oauth_client_id=backup_service.client_id, detail__contains="disabled").get()
-    assert "1 access token(s)" in event.detail
+    revocations = AuditEvent.objects.filter(oauth_client_id=backup_service.client_id, event="token_revoked")
+    assert list(revocations.order_by("time").values_list("detail", flat=True)) == [
+        "in admin: all tokens of the client, on disabling it (1 access token(s), their refresh tokens and "
+        "unused authorization codes)",
+        "in admin: all tokens of the client, on enabling it (0 access token(s), their refresh tokens and "
+        "unused authorization codes)",
+    ]
+
+
+def test_enabling_revokes_a_token_that_slipped_in_while_the_client_was_disabled(backup_service):
+    """A token request that read the client just before the disable committed may write its token after the
+    disable revoked the others: enabling the client again must not bring that one to life."""
+    backup_service.model.disable()
+    late = AccessToken.objects.create(application=backup_service.model, token="late-token", scope="photos",
+                                      expires=timezone.now() + timedelta(hours=1))
+    assert not token_works("late-token")
+    assert backup_service.model.enable() == 1
+    assert not AccessToken.objects.filter(pk=late.pk).exists() and not token_works("late-token")
 
 
 def test_unticking_enabled_on_the_change_form_revokes_the_tokens(admin_client, backup_service, scopes):
     token = client_credentials_token(backup_service)
+    assert token_works(token)
     url = f"/admin/oauth_server/client/{backup_service.model.pk}/change/"
     form = add_form(scopes, name=backup_service.model.name, client_id=backup_service.client_id,
                     allowed_grant_types=["client_credentials"], redirect_uris="")
@@ -124,6 +137,8 @@ def test_unticking_enabled_on_the_change_form_revokes_the_tokens(admin_client, b
     assert backup_service.model.enabled is False
     form["enabled"] = "on"
     assert admin_client.post(url, form).status_code == 302
+    backup_service.model.refresh_from_db()
+    assert backup_service.model.enabled is True
     assert not token_works(token)
 
 

@@ -20,7 +20,8 @@ class Command(BaseCommand):
     def handle(self, *args, days, batch_size, **options):
         days = settings.AUDIT_RETENTION_DAYS if days is None else days
         if days < 1:
-            raise CommandError("--days must be at least 1: the trail of the last day is never deleted.")
+            raise CommandError(f"The retention period must be at least 1 day (--days or AUDIT_RETENTION_DAYS, not "
+                               f"{days}): the trail of the last day is never deleted.")
         batch_size = max(1, batch_size) if batch_size else oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_SIZE
         deleted = delete_in_batches(AuditEvent.objects.older_than(days), batch_size)
         self.stdout.write(f"deleted {deleted} audit event(s) older than {days} day(s)")
