@@ -13,6 +13,9 @@ Left out, because the benchmark never asks for them: the default scopes of a req
 (refused here), JWT access tokens (the bench client's are opaque), the audit row of a failed client
 authentication, and introspection of refresh tokens (an unknown token is simply inactive).
 
+The refresh floor refuses a used refresh token without revoking its family (the real endpoint's reuse
+detection): the bench's pool is single-use, so it never sends one.
+
 What the floors tell:
 - A target above a floor's ratio cannot be met on that machine by any implementation doing that database
   work.
@@ -30,11 +33,11 @@ from datetime import timedelta
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model, refresh_token_expire_timedelta
 
 from audit.models import AuditEvent
 from config.middleware import client_ip
@@ -42,14 +45,16 @@ from oauth_server import rate_limits
 from oauth_server.client_secrets import check_client_secret
 from oauth_server.constants import ClientAuthMethod
 from oauth_server.models import CLIENT_WITH_SCOPES
-from oauth_server.rows import insert_together_sql
-from oauth_server.tokens import TOKEN_BY_CHECKSUM
+from oauth_server.rows import _insert_sql, insert_together_sql
+from oauth_server.tokens import REFRESH_TOKEN_FOR_UPDATE, TOKEN_BY_CHECKSUM, _claim_sql
 from oauth_server.views import malformed_request_error
 
 AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
 audit_log = logging.getLogger("audit")
 _NO_RESOURCES = AccessToken._meta.get_field("resource").get_db_prep_save([], connection)  # RFC 8707: none asked
 _IP = AuditEvent._meta.get_field("ip")  # an inet parameter on PostgreSQL, as the ORM sends it
+_RESOURCE = AccessToken._meta.get_field("resource")
 
 
 def _answer(document, status=200):
@@ -126,21 +131,91 @@ def client_credentials(request):
     scope = request.POST.get("scope", "")
     if not scope.split() or not set(scope.split()) <= client["scope_names"]:
         return _error("invalid_scope")  # no scope: the real endpoint would use the client's default scopes
-    token, now, ip = secrets.token_urlsafe(32), timezone.now(), client_ip(request)
+    token, now = secrets.token_urlsafe(32), timezone.now()
     expires_in = client["access_token_lifetime"] or settings.ACCESS_TOKEN_EXPIRE_SECONDS
-    token_row = {"user_id": None, "source_refresh_token_id": None, "token": "", "id_token_id": None,
-                 "token_checksum": hashlib.sha256(token.encode()).hexdigest(), "application_id": client["id"],
-                 "expires": now + timedelta(seconds=expires_in), "scope": scope, "created": now, "updated": now,
-                 "resource": _NO_RESOURCES}
-    event_row = {"time": now, "event": "token_issued", "client_id": client["id"],
-                 "oauth_client_id": client["client_id"], "user_id": None, "username": "",
-                 "ip": _IP.get_db_prep_save(ip, connection), "grant_type": "client_credentials", "scopes": scope[:500], "detail": ""}
-    _insert_token_and_event(token_row, event_row)
-    line = {**event_row, "time": now.isoformat(), "client_id": client["client_id"], "username": None,
-            "ip": ip, "detail": None}  # AuditEvent.as_log()'s fields
-    del line["oauth_client_id"]
-    audit_log.info(json.dumps(line, separators=(",", ":")))
+    _issue(request, client, None, token, scope, now, expires_in, "client_credentials", source_refresh_token=None)
     return _answer({"access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": scope})
+
+
+def _issue(request, client, user, token, scope, now, expires_in, grant_type, *, source_refresh_token,
+           resource=_NO_RESOURCES):
+    """The access token and its audit row (one statement), then the audit line, as the product writes them."""
+    ip = client_ip(request)
+    token_row = {"user_id": user and user["id"], "source_refresh_token_id": source_refresh_token,
+                 "token": "", "id_token_id": None, "token_checksum": hashlib.sha256(token.encode()).hexdigest(),
+                 "application_id": client["id"], "expires": now + timedelta(seconds=expires_in), "scope": scope,
+                 "created": now, "updated": now, "resource": resource}
+    event = "token_refreshed" if grant_type == "refresh_token" else "token_issued"
+    event_row = {"time": now, "event": event, "client_id": client["id"], "oauth_client_id": client["client_id"],
+                 "user_id": user and user["id"], "username": user["username"] if user else "",
+                 "ip": _IP.get_db_prep_save(ip, connection), "grant_type": grant_type, "scopes": scope[:500],
+                 "detail": ""}
+    access_token_id, _event_id = _insert_token_and_event(token_row, event_row)
+    line = {**event_row, "time": now.isoformat(), "client_id": client["client_id"], "ip": ip, "detail": None,
+            "username": event_row["username"] or None}  # AuditEvent.as_log()'s fields
+    del line["oauth_client_id"]
+    transaction.on_commit(lambda: audit_log.info(json.dumps(line, separators=(",", ":"))))
+    return access_token_id
+
+
+@csrf_exempt
+def refresh_token(request):
+    """POST /bench/floor/refresh-token: case 3's work (RFC 6749 §6 with rotation, RFC 9700 §4.14.2) without
+    oauthlib or DOT: in one transaction, the client, the refresh token's row locked with its user, client and
+    access token, the claim (revoked, detached, its access token deleted), the new access token with its
+    audit row, the new refresh token of the same family."""
+    refused = _refused(request, "token")
+    if refused is not None:
+        return refused
+    if request.POST.get("grant_type") != "refresh_token" or not request.POST.get("refresh_token"):
+        return _error("invalid_request")
+    with transaction.atomic():
+        client = _authenticated_client(request)
+        if client is None:
+            return _error("invalid_client", 401)
+        if "refresh_token" not in json.loads(client["allowed_grant_types"]):
+            return _error("unauthorized_client")
+        parts, sql, _converters = REFRESH_TOKEN_FOR_UPDATE.compile()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [hashlib.sha256(request.POST["refresh_token"].encode()).hexdigest()])
+            row = cursor.fetchone()
+        if row is None:
+            return _error("invalid_grant")
+        values, start = [], 0
+        for part in parts:
+            values.append(dict(zip(part.attnames, row[start:start + len(part)])))
+            start += len(part)
+        rt, user, _rt_client, access = values
+        now = timezone.now()
+        lifetime = client["refresh_token_lifetime"] or settings.REFRESH_TOKEN_EXPIRE_SECONDS
+        idle = refresh_token_expire_timedelta()  # DOT's idle expiry, as validate_refresh_token applies it
+        # A used (rotated or revoked) token: the real endpoint also revokes its family; the bench never sends one.
+        if (rt["revoked"] is not None or access["id"] is None or (idle and access["expires"] + idle <= now)
+                or rt["application_id"] != client["id"] or not user["is_active"]
+                or rt["created"] + timedelta(seconds=lifetime) <= now):
+            return _error("invalid_grant")
+        scope = request.POST.get("scope") or access["scope"]
+        if not set(scope.split()) <= set(access["scope"].split()):
+            return _error("invalid_scope")
+        with connection.cursor() as cursor:
+            revoked = RefreshToken._meta.get_field("revoked").get_db_prep_save(now, connection)
+            cursor.execute(_claim_sql(), [revoked, revoked, rt["id"], access["id"]])
+            if cursor.fetchone()[0] != 1:
+                return _error("invalid_grant")
+        resource = rt["resource"] if isinstance(rt["resource"], list) else json.loads(rt["resource"])
+        token, new_refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires_in = client["access_token_lifetime"] or settings.ACCESS_TOKEN_EXPIRE_SECONDS
+        access_token_id = _issue(request, client, user, token, scope, now, expires_in, "refresh_token",
+                                 source_refresh_token=rt["id"], resource=_RESOURCE.get_db_prep_save(resource, connection))
+        refresh_row = {"user_id": user["id"], "token": "", "token_checksum": hashlib.sha256(new_refresh.encode()).hexdigest(),
+                       "application_id": client["id"], "access_token_id": access_token_id,
+                       "token_family": rt["token_family"], "resource": _RESOURCE.get_db_prep_save(resource, connection),
+                       "created": now, "updated": now, "revoked": None}
+        fields, insert_sql = _insert_sql(RefreshToken, connection.vendor)
+        with connection.cursor() as cursor:
+            cursor.execute(f'{insert_sql} RETURNING "id"', [refresh_row[f.attname] for f in fields])
+    return _answer({"access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": scope,
+                    "refresh_token": new_refresh})
 
 
 @csrf_exempt

@@ -26,8 +26,9 @@ urlpatterns = list(project_urlpatterns)
 CEILING_FROM_PROJECT = _has_ceiling(urlpatterns)
 if not CEILING_FROM_PROJECT:
     urlpatterns.append(path(CEILING_ROUTE, ceiling, name="bench-ceiling"))
-# The floors of cases 2 and 4 (bench/floors.py): their SQL with no OAuth framework around it.
+# The floors of cases 2, 3 and 4 (bench/floors.py): their SQL with no OAuth framework around it.
 urlpatterns += [
     path("bench/floor/client-credentials", floors.client_credentials, name="bench-floor-client-credentials"),
     path("bench/floor/introspect", floors.introspect, name="bench-floor-introspect"),
+    path("bench/floor/refresh-token", floors.refresh_token, name="bench-floor-refresh-token"),
 ]

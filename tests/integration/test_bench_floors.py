@@ -32,8 +32,8 @@ def basic(client):
 
 
 def statements(queries):
-    """The SQL sent, without its values."""
-    return [re.sub(r"'[^']*'|\b\d+\b", "?", query["sql"]) for query in queries.captured_queries]
+    """The SQL sent, without its values (nor the savepoint names of the test's transaction)."""
+    return [re.sub(r"'[^']*'|\b\d+\b|\"s\d+_x\d+\"", "?", query["sql"]) for query in queries.captured_queries]
 
 
 def post(path, data, client):
@@ -130,3 +130,47 @@ def test_the_introspection_floor_answers_as_introspection(backup_service, resour
             == post("/oauth/introspect", {"token": "not-a-token"}, resource_server).json() == {"active": False})
     # A caller without may_introspect_any_token learns nothing about another client's token.
     assert post("/bench/floor/introspect", {"token": token}, photo_printer).json() == {"active": False}
+
+
+@pytest.fixture
+def mobile_app(make_client):
+    return make_client("Mobile", grants=(G.PASSWORD, G.REFRESH_TOKEN), scopes=("photos",))
+
+
+def password_pair(client):
+    from tests.conftest import PASSWORDS
+
+    r = post("/oauth/token", {"grant_type": "password", "username": "alice", "password": PASSWORDS["alice"],
+                              "scope": "photos"}, client)
+    assert r.status_code == 200, r.content
+    return r.json()
+
+
+def test_the_refresh_floor_rotates_as_the_server_does(mobile_app, resource_server, alice):
+    first, second = password_pair(mobile_app), password_pair(mobile_app)
+    with CaptureQueriesContext(connection) as floor_queries:
+        floor = post("/bench/floor/refresh-token", {"grant_type": "refresh_token",
+                                                    "refresh_token": first["refresh_token"]}, mobile_app)
+    with CaptureQueriesContext(connection) as real_queries:
+        real = post("/oauth/token", {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
+                    mobile_app)
+    assert floor.status_code == real.status_code == 200, floor.content
+    assert set(floor.json()) == set(real.json()) and floor.json()["scope"] == real.json()["scope"] == "photos"
+    assert statements(floor_queries) == statements(real_queries)
+    # Rotation: the old tokens are gone, the new pair works on the real server, the old refresh token is refused.
+    assert post("/oauth/introspect", {"token": first["access_token"]}, resource_server).json() == {"active": False}
+    assert post("/oauth/introspect", {"token": floor.json()["access_token"]}, resource_server).json()["active"]
+    again = post("/oauth/token", {"grant_type": "refresh_token", "refresh_token": floor.json()["refresh_token"]},
+                 mobile_app)
+    assert again.status_code == 200
+    for path in ("/bench/floor/refresh-token", "/oauth/token"):
+        used = post(path, {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}, mobile_app)
+        assert (used.status_code, used.json()["error"]) == (400, "invalid_grant"), path
+
+
+def test_the_refresh_floor_refuses_another_clients_token(mobile_app, make_client, alice):
+    other = make_client("Other app", grants=(G.PASSWORD, G.REFRESH_TOKEN), scopes=("photos",))
+    pair = password_pair(mobile_app)
+    for path in ("/bench/floor/refresh-token", "/oauth/token"):
+        r = post(path, {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}, other)
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_grant"), path
