@@ -73,7 +73,7 @@ def _error(error, status=400):
 def _authenticated_client(request):
     """The client's row values by column name, when the Basic header carries its right secret; else None."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if not header.startswith("Basic ") or "client_secret" in request.POST:  # RFC 6749 §2.3: one method
+    if not header.startswith("Basic "):
         return None
     try:
         client_id, colon, secret = base64.b64decode(header[len("Basic "):], validate=True).decode().partition(":")
@@ -109,8 +109,12 @@ def _insert_token_and_event(token_row, event_row):
 
 
 def _refused(request, endpoint):
-    """The rate limit's 429 or the malformed request's error, as the real endpoint answers; else None."""
-    return rate_limits.check(request, endpoint) or malformed_request_error(request)
+    """The rate limit's 429, the malformed request's error, or two client authentication methods in one
+    request (RFC 6749 §2.3), as the real endpoint answers them; else None."""
+    refused = rate_limits.check(request, endpoint) or malformed_request_error(request)
+    if refused is None and "client_secret" in request.POST and "HTTP_AUTHORIZATION" in request.META:
+        refused = _error("invalid_request")
+    return refused
 
 
 @csrf_exempt

@@ -7,6 +7,7 @@ setting points here), and its own token and grant admins, which are searchable b
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -128,14 +129,19 @@ class ClientAdmin(admin.ModelAdmin):
             obj.client_secret = ""  # a private_key_jwt (or public) client has no secret to leak
         elif not change:
             request.new_client_secret = obj.set_new_secret()
+        switched = change and "enabled" in form.changed_data
+        if switched and obj.enabled:
+            # Enabling: revoke first, in the same transaction, what a request racing the disable wrote
+            # (Client.enable says why).
+            self._tokens_revoked(request, obj, obj.revoke_all_tokens(), "enabling")
         super().save_model(request, obj, form, change)
         audit.record(audit.Event.CLIENT_CHANGED if change else audit.Event.CLIENT_CREATED, request=request,
                      client=obj, user=request.user,
                      detail=f"in admin: {', '.join(form.changed_data)}" if change else "in admin")
-        if change and "enabled" in form.changed_data:
-            # As the enable/disable actions: revoke what the client holds (Client.disable and enable say why).
-            revoked = obj.revoke_all_tokens()
-            self._tokens_revoked(request, obj, revoked, "enabling" if obj.enabled else "disabling")
+        if switched and not obj.enabled:
+            # Disabling: the switch commits with the form (admin's transaction); revoking, which may take a
+            # while for a client with millions of tokens, runs after that (Client.disable says why).
+            transaction.on_commit(lambda: self._tokens_revoked(request, obj, obj.revoke_all_tokens(), "disabling"))
 
     def response_add(self, request, obj, post_url_continue=None):
         secret = getattr(request, "new_client_secret", None)
@@ -181,22 +187,26 @@ class ClientAdmin(admin.ModelAdmin):
         self._switch(request, queryset, Client.enable, "enabled")
 
     def _switch(self, request, queryset, switch, done):
-        clients = list(queryset)  # before any change: the admin's filter may be on `enabled`
+        enabling = switch is Client.enable
+        # Before any change (the admin's filter may be on `enabled`); clients already so are left alone.
+        clients = [client for client in queryset if client.enabled != enabling]
+        if not enabling:  # every selected client stops working at once, before any revocation starts
+            queryset.filter(pk__in=[client.pk for client in clients]).update(enabled=False)
         for client in clients:
-            revoked = switch(client)
             audit.record(audit.Event.CLIENT_CHANGED, request=request, client=client, user=request.user,
                          detail=f"in admin: {done}")
-            self._tokens_revoked(request, client, revoked, "enabling" if client.enabled else "disabling")
+            self._tokens_revoked(request, client, switch(client), "enabling" if enabling else "disabling")
         self.message_user(request, f"{done.capitalize()} {len(clients)} client(s).")
 
     def _tokens_revoked(self, request, client, revoked, when):
-        """Record and show what enabling or disabling a client revoked (nothing is quietly dropped)."""
+        """Record and show what enabling or disabling a client revoked, when it revoked anything."""
+        if not revoked:
+            return
         audit.record(audit.Event.TOKEN_REVOKED, request=request, client=client, user=request.user,
                      detail=f"in admin: all tokens of the client, on {when} it ({revoked} access token(s), "
                             "their refresh tokens and unused authorization codes)")
-        if revoked:
-            self.message_user(request, f"{client.name}: revoked {revoked} access token(s) and their refresh "
-                                       "tokens.", messages.WARNING)
+        self.message_user(request, f"{client.name}: revoked {revoked} access token(s) and their refresh "
+                                   "tokens.", messages.WARNING)
 
     @admin.action(description="Revoke all tokens of selected clients")
     def revoke_tokens(self, request, queryset):

@@ -257,32 +257,39 @@ class Client(AbstractApplication):
     # --- operations -------------------------------------------------------------------------
     def revoke_all_tokens(self):
         """Revoke every access and refresh token issued to this client, and its authorization codes not yet
-        exchanged. Returns how many access tokens. Batched SQL (token_cleanup): a client may hold millions."""
-        from .token_cleanup import delete_in_batches
+        exchanged. Returns how many access tokens. Batched SQL without pauses (token_cleanup): a client may
+        hold millions, and this runs in an admin request. Each batch commits on its own (outside a
+        transaction): a revocation cut short has revoked a part, and running it again finishes it."""
+        from .token_cleanup import delete_in_batches, update_in_batches
 
         batch_size = oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_SIZE
-        RefreshToken.objects.filter(application=self, revoked__isnull=True).update(revoked=timezone.now())
-        revoked = delete_in_batches(get_access_token_model().objects.filter(application=self), batch_size)
-        delete_in_batches(get_grant_model().objects.filter(application=self), batch_size)
+        update_in_batches(RefreshToken.objects.filter(application=self, revoked__isnull=True), batch_size, 0,
+                          revoked=timezone.now())
+        revoked = delete_in_batches(get_access_token_model().objects.filter(application=self), batch_size, 0)
+        delete_in_batches(get_grant_model().objects.filter(application=self), batch_size, 0)
         return revoked
 
     def disable(self):
         """Disable the client, then revoke everything it was issued; returns how many access tokens.
 
-        Its tokens stop working as soon as `enabled` is off; revoking them means that enabling the client
-        again (say, once its secret is regenerated) cannot bring back tokens that may have leaked with it.
+        Its tokens stop working as soon as `enabled` is off (committed first when called outside a
+        transaction); revoking them means that enabling the client again (say, once its secret is
+        regenerated) cannot bring back tokens that may have leaked with it.
         """
         self.enabled = False
         self.save(update_fields=["enabled", "updated"])
         return self.revoke_all_tokens()
 
     def enable(self):
-        """Enable the client; returns how many access tokens were revoked first.
+        """Enable a disabled client; returns how many access tokens were revoked first (0 if it was enabled).
 
         A token request that read the client just before it was disabled can still write its token after
         disable() revoked the others. Nothing issued to a disabled client is legitimate, so everything
-        still stored is revoked before the client comes back.
+        still stored is revoked before the client comes back. An enabled client is left alone.
         """
+        if not Client.objects.filter(pk=self.pk, enabled=False).exists():
+            self.enabled = True
+            return 0
         revoked = self.revoke_all_tokens()
         self.enabled = True
         self.save(update_fields=["enabled", "updated"])

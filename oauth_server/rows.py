@@ -184,7 +184,7 @@ def insert_together(*instances):
 
 
 def insert_together_sql(*models):
-    """(fields of each model, SQL) of insert_together's one PostgreSQL statement for a row of each of `models`:
+    """(fields of each model, SQL) of insert_together's one statement (PostgreSQL) for a row of each of `models`:
     `WITH r0 AS (INSERT ... RETURNING pk), ... SELECT (SELECT pk FROM r0), ...`, parameters in field order."""
     return _insert_together_sql(models, connection.vendor)
 
@@ -199,7 +199,7 @@ def _insert_together_sql(models, vendor):
         fields_per_model.append(fields)
         clauses.append(f"r{n} AS ({sql} RETURNING {pk})")
         selected.append(f"(SELECT {pk} FROM r{n})")
-    return fields_per_model, f"WITH {', '.join(clauses)} SELECT {', '.join(selected)}"
+    return tuple(fields_per_model), f"WITH {', '.join(clauses)} SELECT {', '.join(selected)}"
 
 
 def delete_unreferenced(queryset):

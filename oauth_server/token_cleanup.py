@@ -78,23 +78,34 @@ def _refresh_revoked_at(now, refresh_expire_at):
     return now - timedelta(seconds=grace)
 
 
-def delete_in_batches(queryset, batch_size):
+def delete_in_batches(queryset, batch_size, interval=None):
     """Delete the rows of `queryset`, `batch_size` at a time in primary-key order; returns how many.
 
     Each batch is a primary-key range (found with one query for its last id), so no list of ids goes
-    back and forth and deleted rows are not scanned again.
+    back and forth and deleted rows are not scanned again. Between batches it sleeps `interval` seconds
+    (default: DOT's CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL, meant for the scheduled clean-up).
     """
-    deleted, last_pk = 0, None
+    return _in_batches(queryset, batch_size, interval, _delete)
+
+
+def update_in_batches(queryset, batch_size, interval=None, **values):
+    """queryset.update(**values), `batch_size` rows at a time as delete_in_batches walks them; returns how many."""
+    return _in_batches(queryset, batch_size, interval, lambda batch: batch.update(**values))
+
+
+def _in_batches(queryset, batch_size, interval, apply):
+    interval = oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL if interval is None else interval
+    done, last_pk = 0, None
     while True:
         page = queryset if last_pk is None else queryset.filter(pk__gt=last_pk)
         boundary = list(page.order_by("pk").values_list("pk", flat=True)[batch_size - 1:batch_size])
         batch = page.filter(pk__lte=boundary[0]) if boundary else page
         with transaction.atomic():
-            deleted += _delete(batch)
+            done += apply(batch)
         if not boundary:
-            return deleted
+            return done
         last_pk = boundary[0]
-        time.sleep(oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL)
+        time.sleep(interval)
 
 
 def _delete(batch):

@@ -105,12 +105,19 @@ def test_disable_action_revokes_the_tokens_for_good(admin_client, backup_service
     assert not token_works(token)  # enabling the client again does not bring its old tokens back
     assert token_works(client_credentials_token(backup_service))
     revocations = AuditEvent.objects.filter(oauth_client_id=backup_service.client_id, event="token_revoked")
-    assert list(revocations.order_by("time").values_list("detail", flat=True)) == [
+    assert list(revocations.values_list("detail", flat=True)) == [  # enabling had nothing left to revoke
         "in admin: all tokens of the client, on disabling it (1 access token(s), their refresh tokens and "
         "unused authorization codes)",
-        "in admin: all tokens of the client, on enabling it (0 access token(s), their refresh tokens and "
-        "unused authorization codes)",
     ]
+
+
+def test_enabling_an_enabled_client_keeps_its_tokens(admin_client, backup_service):
+    token = client_credentials_token(backup_service)
+    response = admin_client.post("/admin/oauth_server/client/", {
+        "action": "enable_clients", "_selected_action": [backup_service.model.pk]}, follow=True)
+    assert b"Enabled 0 client(s)." in response.content
+    assert token_works(token)
+    assert backup_service.model.enable() == 0 and token_works(token)
 
 
 def test_enabling_revokes_a_token_that_slipped_in_while_the_client_was_disabled(backup_service):
@@ -124,15 +131,18 @@ def test_enabling_revokes_a_token_that_slipped_in_while_the_client_was_disabled(
     assert not AccessToken.objects.filter(pk=late.pk).exists() and not token_works("late-token")
 
 
-def test_unticking_enabled_on_the_change_form_revokes_the_tokens(admin_client, backup_service, scopes):
+def test_unticking_enabled_on_the_change_form_revokes_the_tokens(admin_client, backup_service, scopes,
+                                                                   django_capture_on_commit_callbacks):
     token = client_credentials_token(backup_service)
     assert token_works(token)
     url = f"/admin/oauth_server/client/{backup_service.model.pk}/change/"
     form = add_form(scopes, name=backup_service.model.name, client_id=backup_service.client_id,
                     allowed_grant_types=["client_credentials"], redirect_uris="")
     del form["enabled"]  # an unticked checkbox is not sent
-    response = admin_client.post(url, form)
+    with django_capture_on_commit_callbacks(execute=True) as revocations:  # they run once the form commits
+        response = admin_client.post(url, form)
     assert response.status_code == 302, response.content[:1000]
+    assert revocations  # the revocation waited for the form's transaction
     backup_service.model.refresh_from_db()
     assert backup_service.model.enabled is False
     form["enabled"] = "on"

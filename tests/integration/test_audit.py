@@ -306,12 +306,14 @@ def test_clients_created_and_changed_in_admin_are_recorded(admin_browser, scopes
     assert one("client_changed").detail.startswith("in admin: description, enabled")  # field names, never values
 
     admin_browser.post(f"/admin/oauth_server/client/{client.pk}/regenerate-secret/")
+    # The change form disabled it: enable it again, then disable it with the action.
+    admin_browser.post("/admin/oauth_server/client/", {"action": "enable_clients", "_selected_action": [client.pk]})
     admin_browser.post("/admin/oauth_server/client/", {"action": "disable_clients", "_selected_action": [client.pk]})
     admin_browser.post("/admin/oauth_server/client/", {"action": "revoke_tokens",
                                                        "_selected_action": [backup_service.model.pk]})
     details = list(AuditEvent.objects.filter(client=client, event="client_changed").values_list("detail", flat=True))
     assert set(details) - {one("client_changed", detail__contains="description").detail} == {
-        "in admin: client secret regenerated", "in admin: disabled"}
+        "in admin: client secret regenerated", "in admin: enabled", "in admin: disabled"}
     revoked = one("token_revoked", client=backup_service.model)
     assert (revoked.client, revoked.user) == (backup_service.model, admin_browser.admin)
     assert revoked.detail.startswith("in admin: all tokens of the client")
