@@ -207,13 +207,15 @@ def refresh_token(request):
             if cursor.fetchone()[0] != 1:
                 return _error("invalid_grant")
         resource = rt["resource"] if isinstance(rt["resource"], list) else json.loads(rt["resource"])
+        resource = _RESOURCE.get_db_prep_save(resource, connection)  # RFC 8707: the grant's, carried over
         token, new_refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         expires_in = client["access_token_lifetime"] or settings.ACCESS_TOKEN_EXPIRE_SECONDS
         access_token_id = _issue(request, client, user, token, scope, now, expires_in, "refresh_token",
-                                 source_refresh_token=rt["id"], resource=_RESOURCE.get_db_prep_save(resource, connection))
-        refresh_row = {"user_id": user["id"], "token": "", "token_checksum": hashlib.sha256(new_refresh.encode()).hexdigest(),
+                                 source_refresh_token=rt["id"], resource=resource)
+        refresh_row = {"user_id": user["id"], "token": "",
+                       "token_checksum": hashlib.sha256(new_refresh.encode()).hexdigest(),
                        "application_id": client["id"], "access_token_id": access_token_id,
-                       "token_family": rt["token_family"], "resource": _RESOURCE.get_db_prep_save(resource, connection),
+                       "token_family": rt["token_family"], "resource": resource,
                        "created": now, "updated": now, "revoked": None}
         fields, insert_sql = _insert_sql(RefreshToken, connection.vendor)
         with connection.cursor() as cursor:

@@ -141,7 +141,8 @@ class ClientAdmin(admin.ModelAdmin):
         if switched and not obj.enabled:
             # Disabling: the switch commits with the form (admin's transaction); revoking, which may take a
             # while for a client with millions of tokens, runs after that (Client.disable says why).
-            transaction.on_commit(lambda: self._tokens_revoked(request, obj, obj.revoke_all_tokens(), "disabling"))
+            transaction.on_commit(
+                lambda: self._tokens_revoked(request, obj, obj.revoke_all_tokens(), "disabling"))
 
     def response_add(self, request, obj, post_url_continue=None):
         secret = getattr(request, "new_client_secret", None)

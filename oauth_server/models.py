@@ -117,7 +117,9 @@ class Client(AbstractApplication):
     logo_url = models.URLField(blank=True)
     contact_email = models.EmailField(blank=True)
     enabled = models.BooleanField(
-        default=True, help_text="A disabled client cannot authenticate. Disabling it revokes its tokens: enabling it again does not bring them back."
+        default=True,
+        help_text="A disabled client cannot authenticate. Disabling it revokes its tokens: enabling it again "
+                  "does not bring them back.",
     )
     allowed_grant_types = models.JSONField(default=list, blank=True)
     token_endpoint_auth_method = models.CharField(
