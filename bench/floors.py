@@ -82,19 +82,32 @@ def _authenticated_client(request):
     client_id, secret = unquote_plus(client_id), unquote_plus(secret)
     if not colon or "\x00" in client_id or request.POST.get("client_id", client_id) != client_id:
         return None
-    parts, sql, _converters = CLIENT_WITH_SCOPES.compile()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [client_id])
-        row = cursor.fetchone()
-    if row is None:
+    found = _fetch(CLIENT_WITH_SCOPES, [client_id])
+    if found is None:
         check_client_secret(secret, None)  # as much work as a wrong secret
         return None
-    client = dict(zip(parts[0].attnames, row))
-    client["scope_names"] = set((row[-1] or "").split())
+    client, scope_names = found
+    client["scope_names"] = set((scope_names or "").split())
     if not (check_client_secret(secret, client["client_secret"]) and client["enabled"]
             and client["token_endpoint_auth_method"] == ClientAuthMethod.CLIENT_SECRET_BASIC):
         return None
     return client
+
+
+def _fetch(query, params):
+    """One row of a product RowQuery as plain dicts, one per part (column name: raw value), then the values
+    after the parts; None when no row matched. The product makes model instances of the same row."""
+    parts, sql, _converters = query.compile()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found, start = [], 0
+    for part in parts:
+        found.append(dict(zip(part.attnames, row[start:start + len(part)])))
+        start += len(part)
+    return found + list(row[start:])
 
 
 def _insert_token_and_event(token_row, event_row):
@@ -179,17 +192,10 @@ def refresh_token(request):
             return _error("invalid_client", 401)
         if "refresh_token" not in json.loads(client["allowed_grant_types"]):
             return _error("unauthorized_client")
-        parts, sql, _converters = REFRESH_TOKEN_FOR_UPDATE.compile()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [hashlib.sha256(request.POST["refresh_token"].encode()).hexdigest()])
-            row = cursor.fetchone()
-        if row is None:
+        found = _fetch(REFRESH_TOKEN_FOR_UPDATE, [hashlib.sha256(request.POST["refresh_token"].encode()).hexdigest()])
+        if found is None:
             return _error("invalid_grant")
-        values, start = [], 0
-        for part in parts:
-            values.append(dict(zip(part.attnames, row[start:start + len(part)])))
-            start += len(part)
-        rt, user, _rt_client, access = values
+        rt, user, _rt_client, access = found
         now = timezone.now()
         lifetime = client["refresh_token_lifetime"] or settings.REFRESH_TOKEN_EXPIRE_SECONDS
         idle = refresh_token_expire_timedelta()  # DOT's idle expiry, as validate_refresh_token applies it
@@ -234,17 +240,10 @@ def introspect(request):
     if caller is None:
         return _error("invalid_client", 401)
     raw_token = request.POST.get("token", "")
-    parts, sql, converters = TOKEN_BY_CHECKSUM.compile()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [hashlib.sha256(raw_token.encode()).hexdigest()])
-        row = cursor.fetchone()
-    if row is None:  # the real endpoint would look for a refresh token next; the bench asks about access tokens
+    found = _fetch(TOKEN_BY_CHECKSUM, [hashlib.sha256(raw_token.encode()).hexdigest()])
+    if found is None:  # the real endpoint would look for a refresh token next; the bench asks about access tokens
         return _answer({"active": False})
-    values, start = [], 0
-    for part in parts:  # the token, client and user columns by name, as the product reads them
-        values.append(dict(zip(part.attnames, row[start:start + len(part)])))
-        start += len(part)
-    token, client, user = values
+    token, client, user = found
     has_user = user["id"] is not None  # a client_credentials token has no resource owner
     if (token["expires"] <= timezone.now() or not client["enabled"] or (has_user and not user["is_active"])
             or not (caller["id"] == client["id"] or caller["may_introspect_any_token"])):
